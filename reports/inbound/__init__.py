@@ -1,0 +1,1 @@
+"""The doors reports arrive through (SMTP, IMAP, HTTPS, upload, command line)."""

@@ -1,0 +1,34 @@
+"""``manage.py reprocess``: queue failed (or unattributed) messages again."""
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+from django_scopes import scopes_disabled
+
+from reports.ingest import message_reprocess
+from reports.models import InboundMessage, Status
+
+
+class Command(BaseCommand):
+    help = "Queue failed inbound messages for processing again (after a fix or a new domain)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("ids", nargs="*", type=int, help="Message ids (default: all failed).")
+        parser.add_argument("--tenant", help="Only this tenant's messages (slug).")
+        parser.add_argument("--error-code", help="Only messages that failed with this code.")
+        parser.add_argument(
+            "--unattributed", action="store_true", help="Also unattributed messages."
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        statuses = [Status.FAILED] + ([Status.UNATTRIBUTED] if options["unattributed"] else [])
+        with scopes_disabled():
+            messages = InboundMessage.objects.filter(status__in=statuses).only("pk")
+            if options["ids"]:
+                messages = messages.filter(pk__in=options["ids"])
+            if options["tenant"]:
+                messages = messages.filter(tenant__slug=options["tenant"])
+            if options["error_code"]:
+                messages = messages.filter(error_code=options["error_code"])
+            queued = sum(message_reprocess(message=m) for m in messages.order_by("pk"))
+        self.stdout.write(self.style.SUCCESS(f"Queued {queued} message(s) for processing."))

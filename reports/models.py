@@ -1,0 +1,215 @@
+"""Inbound messages, the reports found in them, and the daily rollups dashboards read.
+
+Every row belongs to a tenant and is reached through a scoped manager: a query outside
+``django_scopes.scope(tenant=...)`` raises instead of leaking another tenant's data.
+"""
+
+from django.db import models
+from django.utils import timezone
+from django_scopes import ScopedManager
+
+from accounts.models import Tenant
+from domains.models import Domain
+
+
+class Channel(models.TextChoices):
+    SMTP = "smtp", "SMTP"
+    IMAP = "imap", "IMAP mailbox"
+    HTTPS = "https", "HTTPS POST"
+    UPLOAD = "upload", "Upload"
+    CLI = "cli", "Command line"
+
+
+class Status(models.TextChoices):
+    RECEIVED = "received", "Received"
+    PROCESSED = "processed", "Processed"
+    DUPLICATE = "duplicate", "Duplicate"
+    UNATTRIBUTED = "unattributed", "Unattributed"
+    FAILED = "failed", "Failed"
+
+
+class InboundMessage(models.Model):
+    """Raw bytes as they arrived, stored and committed before the sender is acknowledged."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="inbound_messages")
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    raw = models.BinaryField()
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveBigIntegerField()
+    filename = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.RECEIVED)
+    error_code = models.CharField(max_length=50, blank=True)
+    error_message = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    received_at = models.DateTimeField(default=timezone.now)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedManager(tenant="tenant")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["tenant", "-received_at"], name="inbound_tenant_received"),
+            models.Index(fields=["status", "received_at"], name="inbound_status_received"),
+            models.Index(fields=["tenant", "sha256"], name="inbound_tenant_sha256"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} message {self.pk} ({self.status})"
+
+
+class Report(models.Model):
+    """One RFC 8460 report; unique per tenant on (organization, report-id, date range)."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="reports")
+    inbound = models.ForeignKey(
+        InboundMessage, on_delete=models.SET_NULL, null=True, related_name="reports"
+    )
+    organization = models.CharField(max_length=255)
+    report_id = models.TextField()
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    day = models.DateField(help_text="The UTC day of the start: the day the report counts for.")
+    contact_info = models.TextField(blank=True)
+    raw_json = models.BinaryField()
+    # Facts from the email that carried the report (RFC 8460 sections 3 and 5.3).
+    tls_report_domain = models.CharField(max_length=253, blank=True)
+    tls_report_submitter = models.CharField(max_length=253, blank=True)
+    subject_report_id = models.TextField(blank=True)
+    from_address = models.CharField(max_length=320, blank=True)
+    email_message_id = models.TextField(blank=True)
+    dkim_result = models.CharField(max_length=12, blank=True)
+    dkim_domain = models.CharField(max_length=253, blank=True)
+    successful = models.BigIntegerField(help_text="Sessions, each counted once.")
+    failed = models.BigIntegerField(help_text="Failed sessions, each counted once.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = ScopedManager(tenant="tenant")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "organization", "report_id", "start", "end"],
+                name="report_unique_per_tenant",
+            )
+        ]
+        indexes = [models.Index(fields=["tenant", "-day"], name="report_tenant_day")]
+
+    def __str__(self) -> str:
+        return f"{self.organization} {self.report_id}"
+
+
+class PolicyType(models.TextChoices):
+    STS = "sts", "MTA-STS"
+    TLSA = "tlsa", "DANE (TLSA)"
+    NO_POLICY = "no-policy-found", "No policy found"
+
+
+class PolicyResult(models.Model):
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="policies")
+    domain = models.ForeignKey(
+        Domain, on_delete=models.CASCADE, null=True, related_name="policy_results"
+    )
+    policy_type = models.CharField(max_length=32)
+    policy_domain = models.CharField(max_length=253, blank=True)
+    policy_strings = models.JSONField(default=list)
+    mx_hosts = models.JSONField(default=list)
+    successful = models.BigIntegerField()
+    failed = models.BigIntegerField()
+    # False when the same sessions are already counted under another policy type
+    # (Microsoft reports one session under both tlsa and sts).
+    counted = models.BooleanField(default=True)
+
+    objects = ScopedManager(tenant="tenant")
+
+    def __str__(self) -> str:
+        return f"{self.policy_type} {self.policy_domain}"
+
+
+class FailureDetail(models.Model):
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    policy = models.ForeignKey(PolicyResult, on_delete=models.CASCADE, related_name="failures")
+    result_type = models.CharField(max_length=64)
+    sending_mta_ip = models.CharField(max_length=64, blank=True)
+    receiving_mx_hostname = models.CharField(max_length=253, blank=True)
+    receiving_mx_helo = models.CharField(max_length=253, blank=True)
+    receiving_ip = models.CharField(max_length=64, blank=True)
+    failed_session_count = models.BigIntegerField()
+    additional_information = models.TextField(blank=True)
+    failure_reason_code = models.TextField(blank=True)
+
+    objects = ScopedManager(tenant="tenant")
+
+    def __str__(self) -> str:
+        return f"{self.result_type} x{self.failed_session_count}"
+
+
+class DailyStat(models.Model):
+    """Sessions per domain, UTC day, sending organization and policy type.
+
+    ``successful``/``failed`` are what was reported under this policy type;
+    ``counted_*`` is the share that counts toward the domain's totals, so that sessions
+    reported under both tlsa and sts are counted once.
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="daily_stats")
+    day = models.DateField()
+    organization = models.CharField(max_length=255)
+    policy_type = models.CharField(max_length=32)
+    successful = models.BigIntegerField(default=0)
+    failed = models.BigIntegerField(default=0)
+    counted_successful = models.BigIntegerField(default=0)
+    counted_failed = models.BigIntegerField(default=0)
+    reports = models.PositiveIntegerField(default=0)
+
+    objects = ScopedManager(tenant="tenant")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["domain", "day", "organization", "policy_type"],
+                name="dailystat_unique_key",
+            )
+        ]
+        indexes = [models.Index(fields=["tenant", "day"], name="dailystat_tenant_day")]
+
+    def __str__(self) -> str:
+        return f"{self.domain_id} {self.day} {self.organization} {self.policy_type}"
+
+
+class DailyFailure(models.Model):
+    """Failed sessions per domain, UTC day, policy type, result type, MX, organization, IP."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="daily_failures")
+    day = models.DateField()
+    policy_type = models.CharField(max_length=32)
+    result_type = models.CharField(max_length=64)
+    receiving_mx = models.CharField(max_length=253, blank=True)
+    organization = models.CharField(max_length=255)
+    sending_ip = models.CharField(max_length=64, blank=True)
+    count = models.BigIntegerField(default=0)
+    counted = models.BigIntegerField(default=0, help_text="Share counted in domain totals.")
+
+    objects = ScopedManager(tenant="tenant")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "domain",
+                    "day",
+                    "policy_type",
+                    "result_type",
+                    "receiving_mx",
+                    "organization",
+                    "sending_ip",
+                ],
+                name="dailyfailure_unique_key",
+            )
+        ]
+        indexes = [models.Index(fields=["tenant", "day"], name="dailyfailure_tenant_day")]
+
+    def __str__(self) -> str:
+        return f"{self.domain_id} {self.day} {self.result_type} x{self.count}"

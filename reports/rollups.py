@@ -1,0 +1,77 @@
+"""Daily rollups: add a report's numbers to ``DailyStat`` and ``DailyFailure``.
+
+Plain ``INSERT ... ON CONFLICT DO UPDATE`` increments (PostgreSQL and SQLite), rows
+sorted by key so that concurrent transactions lock them in the same order.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date
+
+from django.db import connection
+
+from reports.models import DailyFailure, DailyStat
+
+StatKey = tuple[int, date, str, str]  # domain, day, organization, policy type
+FailureKey = tuple[int, date, str, str, str, str, str]  # + result type, MX, org, IP
+
+
+class RollupDelta:
+    """What one report adds to the rollups, accumulated in memory first."""
+
+    def __init__(self) -> None:
+        self.stats: dict[StatKey, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 1])
+        self.failures: dict[FailureKey, list[int]] = defaultdict(lambda: [0, 0])
+
+    def add_policy(self, key: StatKey, successful: int, failed: int, counted: bool) -> None:
+        row = self.stats[key]
+        row[0] += successful
+        row[1] += failed
+        if counted:
+            row[2] += successful
+            row[3] += failed
+
+    def add_failure(self, key: FailureKey, count: int, counted: bool) -> None:
+        row = self.failures[key]
+        row[0] += count
+        if counted:
+            row[1] += count
+
+
+_STATS = DailyStat._meta.db_table
+_FAILS = DailyFailure._meta.db_table
+
+_STAT_SQL = f"""
+INSERT INTO {_STATS} (tenant_id, domain_id, day, organization, policy_type,
+                     successful, failed, counted_successful, counted_failed, reports)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+ON CONFLICT (domain_id, day, organization, policy_type) DO UPDATE SET
+    successful = {_STATS}.successful + excluded.successful,
+    failed = {_STATS}.failed + excluded.failed,
+    counted_successful = {_STATS}.counted_successful + excluded.counted_successful,
+    counted_failed = {_STATS}.counted_failed + excluded.counted_failed,
+    reports = {_STATS}.reports + excluded.reports
+"""  # noqa: S608 -- table name from model meta
+
+_FAILURE_SQL = f"""
+INSERT INTO {_FAILS} (tenant_id, domain_id, day, policy_type, result_type, receiving_mx,
+                     organization, sending_ip, count, counted)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+ON CONFLICT (domain_id, day, policy_type, result_type, receiving_mx, organization, sending_ip)
+DO UPDATE SET
+    count = {_FAILS}.count + excluded.count,
+    counted = {_FAILS}.counted + excluded.counted
+"""  # noqa: S608 -- table name from model meta
+
+
+def rollups_apply(*, tenant_id: int, delta: RollupDelta) -> None:
+    """Add ``delta`` to the rollup tables inside the caller's transaction."""
+    with connection.cursor() as cursor:
+        if delta.stats:
+            cursor.executemany(_STAT_SQL, _rows(tenant_id, delta.stats.items()))
+        if delta.failures:
+            cursor.executemany(_FAILURE_SQL, _rows(tenant_id, delta.failures.items()))
+
+
+def _rows(tenant_id: int, items: Iterable[tuple[tuple, list[int]]]) -> list[tuple]:
+    return [(tenant_id, *key, *values) for key, values in sorted(items)]
