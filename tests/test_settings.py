@@ -1,0 +1,57 @@
+"""Settings: with nothing configured the project runs on SQLite and a serverless broker."""
+
+import json
+import os
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+PROBE = (
+    "import json, django; from django.conf import settings; django.setup();"
+    "print(json.dumps({'db': settings.DATABASES['default']['ENGINE'],"
+    "'broker': settings.CELERY_BROKER_URL, 'email': settings.EMAIL_BACKEND,"
+    "'debug': settings.DEBUG}))"
+)
+
+
+def _settings_with(env: dict[str, str]) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.endswith("_URL") and k not in {
+        "SECRET_KEY", "DEBUG"}}  # fmt: skip
+    clean["DJANGO_SETTINGS_MODULE"] = "tlsrpt_saas.settings"
+    return subprocess.run(
+        [sys.executable, "-c", PROBE], cwd=ROOT, env={**clean, **env},
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+
+
+def test_with_nothing_set_but_debug_it_uses_sqlite_filesystem_broker_and_console_mail() -> None:
+    result = _settings_with({"DEBUG": "true"})
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {
+        "db": "django.db.backends.sqlite3",
+        "broker": "filesystem://",
+        "email": "django.core.mail.backends.console.EmailBackend",
+        "debug": True,
+    }
+
+
+def test_without_debug_a_secret_key_is_required() -> None:
+    result = _settings_with({})
+
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
+
+
+def test_with_database_and_redis_urls_it_uses_postgresql_and_redis() -> None:
+    result = _settings_with({
+        "SECRET_KEY": "x" * 50,
+        "DATABASE_URL": "postgres://u@db.internal:5432/tlsrpt",
+        "REDIS_URL": "redis://cache.internal:6379/0",
+    })  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    values = json.loads(result.stdout)
+    assert values["db"] == "django.db.backends.postgresql"
+    assert values["broker"] == "redis://cache.internal:6379/0"
