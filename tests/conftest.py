@@ -80,6 +80,15 @@ def dns_zone() -> Iterator[tuple[ZoneResolver, int]]:
 
 
 @pytest.fixture(autouse=True)
+def _plain_static_storage(settings) -> None:
+    """Pages render without a collectstatic manifest in tests."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture(autouse=True)
 def dns(dns_zone: tuple[ZoneResolver, int], settings) -> Iterator[ZoneResolver]:
     """Every test resolves against the loopback DNS server, which starts empty."""
     resolver, port = dns_zone

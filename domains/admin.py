@@ -1,0 +1,13 @@
+"""Operator admin for domains (scoping is lifted for the admin by middleware)."""
+
+from django.contrib import admin
+
+from domains.models import Domain
+
+
+@admin.register(Domain)
+class DomainAdmin(admin.ModelAdmin):
+    list_display = ["name", "tenant", "verified_at", "created_at"]
+    list_filter = ["tenant"]
+    search_fields = ["name"]
+    readonly_fields = ["verification_token", "created_at"]
