@@ -1,0 +1,289 @@
+"""Turn the JSON of one TLS report (RFC 8460 section 4) into a ``Report``.
+
+Lenient exactly where real senders deviate (see the corpus's SOURCES.md, "Quirks"):
+``mx-host`` as a string or array and the prose name ``mx-host-pattern``;
+``additional-info-uri`` and SocketLabs' ``receiving-mx-host-name``; missing
+``policy-domain``, ``policy-string``, ``sending-mta-ip`` and ``receiving-*``;
+``contact-info: null``; date-times without a zone (Microsoft) taken as UTC; Microsoft's
+TLSA ``policy-string`` holding one JSON-encoded array; policy lines ending in ``\\r``
+(Google, 2022). Strict where the numbers would be wrong: counts are JSON integers in
+0..2**63-1, and the fields every report needs are required, with errors naming the path.
+"""
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from .errors import TlsRptError
+from .limits import Limits
+from .model import FailureDetail, Policy, Report
+
+MAX_COUNT = 2**63 - 1
+_BOM = b"\xef\xbb\xbf"
+# More digits than 2**63 - 1 has: out of range whatever they say, so never converted
+# (which also avoids int()'s 4300-digit guard and its cost).
+_MAX_COUNT_DIGITS = len(str(MAX_COUNT))
+
+
+class _OutOfRange:
+    """Stands in for an integer literal too long to be a count."""
+
+
+_OUT_OF_RANGE = _OutOfRange()
+_CONTAINERS = (dict, list)
+
+
+def parse_report(raw: bytes, limits: Limits) -> Report:
+    """The report in ``raw`` (UTF-8 JSON, optional BOM), or ``TlsRptError``."""
+    document = load_json(raw, limits)
+    if not isinstance(document, dict):
+        raise _schema("report", "must be a JSON object")
+    return _report(document, limits)
+
+
+def load_json(raw: bytes, limits: Limits) -> Any:
+    if raw.startswith(_BOM):
+        raw = raw[len(_BOM) :]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise TlsRptError("encoding_invalid", "The report is not valid UTF-8.") from e
+    try:
+        document = json.loads(text, parse_constant=_reject_constant, parse_int=_parse_int)
+    except RecursionError as e:
+        raise _too_deep(limits) from e
+    except ValueError as e:
+        # JSONDecodeError is a ValueError; its message has a position, no content.
+        raise TlsRptError("json_invalid", f"The report is not valid JSON: {e}") from e
+    if not _depth_within(document, limits.max_json_depth):
+        raise _too_deep(limits)
+    return document
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not allowed in JSON")
+
+
+def _parse_int(literal: str) -> int | _OutOfRange:
+    digits = len(literal) - literal.startswith("-")
+    return _OUT_OF_RANGE if digits > _MAX_COUNT_DIGITS else int(literal)
+
+
+def _depth_within(document: Any, limit: int) -> bool:
+    """Whether containers nest at most ``limit`` deep; a loop, so no recursion limit."""
+    if not isinstance(document, _CONTAINERS):
+        return True
+    stack = [(document, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return False
+        for child in node.values() if type(node) is dict else node:
+            if isinstance(child, _CONTAINERS):
+                stack.append((child, depth + 1))
+    return True
+
+
+def _too_deep(limits: Limits) -> TlsRptError:
+    return TlsRptError(
+        "json_too_deep", f"The report nests deeper than {limits.max_json_depth} levels."
+    )
+
+
+def _schema(path: str, problem: str) -> TlsRptError:
+    return TlsRptError("schema_invalid", f"{path}: {problem}")
+
+
+def _report(doc: dict[str, Any], limits: Limits) -> Report:
+    date_range = _object(doc, "date-range", "date-range")
+    policies = doc.get("policies")
+    if not isinstance(policies, list):
+        raise _schema("policies", "is required" if policies is None else "must be an array")
+    _check_detail_total(policies, limits)
+    return Report(
+        organization_name=_required_text(doc, "organization-name", "organization-name"),
+        start=_datetime(date_range, "start-datetime", "date-range.start-datetime"),
+        end=_datetime(date_range, "end-datetime", "date-range.end-datetime"),
+        contact_info=_text(doc, "contact-info", "contact-info"),
+        report_id=_required_text(doc, "report-id", "report-id"),
+        policies=[_policy(p, f"policies[{i}]") for i, p in enumerate(policies)],
+    )
+
+
+def _check_detail_total(policies: list[Any], limits: Limits) -> None:
+    """Refuse before building anything: objects cost far more than their JSON."""
+    total = 0
+    for policy in policies:
+        details = policy.get("failure-details") if isinstance(policy, dict) else None
+        if isinstance(details, list):
+            total += len(details)
+    if total > limits.max_failure_details:
+        raise TlsRptError(
+            "too_many_failure_details",
+            f"The report has {total} failure details; at most "
+            f"{limits.max_failure_details} are accepted.",
+        )
+
+
+def _policy(entry: Any, path: str) -> Policy:
+    if not isinstance(entry, dict):
+        raise _schema(path, "must be an object")
+    policy = _object(entry, "policy", f"{path}.policy")
+    summary = _object(entry, "summary", f"{path}.summary")
+    mx_key = "mx-host" if "mx-host" in policy else "mx-host-pattern"
+    return Policy(
+        policy_type=_required_text(policy, "policy-type", f"{path}.policy.policy-type").lower(),
+        policy_strings=_policy_strings(policy.get("policy-string"), f"{path}.policy.policy-string"),
+        policy_domain=_host(policy, "policy-domain", f"{path}.policy.policy-domain"),
+        mx_hosts=_hosts(policy.get(mx_key), f"{path}.policy.{mx_key}"),
+        successful=_count(summary, "total-successful-session-count", f"{path}.summary"),
+        failed=_count(summary, "total-failure-session-count", f"{path}.summary"),
+        failure_details=_details(entry.get("failure-details"), f"{path}.failure-details"),
+    )
+
+
+def _policy_strings(value: Any, path: str) -> list[str]:
+    lines: list[str] = []
+    for item in _string_list(value, path):
+        # Microsoft sends TLSA records as one string holding a JSON array of them.
+        if item.startswith("[") and item.endswith("]"):
+            expanded = _json_string_array(item)
+            if expanded is not None:
+                lines += (line.rstrip() for line in expanded)
+                continue
+        # Google once copied the policy file's CRLF line ends into each line.
+        lines.append(item.rstrip())
+    return [line for line in lines if line]
+
+
+def _json_string_array(text: str) -> list[str] | None:
+    try:
+        value = json.loads(text, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        return None
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return value
+    return None
+
+
+def _hosts(value: Any, path: str) -> list[str]:
+    hosts = (host_name(item) for item in _string_list(value, path))
+    return [h for h in hosts if h]
+
+
+def _string_list(value: Any, path: str) -> list[str]:
+    """An array of strings; a lone string (the RFC's own example) or null also do."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, list):
+        raise _schema(path, "must be an array of strings")
+    for i, item in enumerate(value):
+        if not isinstance(item, str):
+            raise _schema(f"{path}[{i}]", "must be a string")
+    return value
+
+
+def _details(value: Any, path: str) -> list[FailureDetail]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise _schema(path, "must be an array")
+    return [_detail(item, f"{path}[{i}]") for i, item in enumerate(value)]
+
+
+def _detail(item: Any, path: str) -> FailureDetail:
+    if not isinstance(item, dict):
+        raise _schema(path, "must be an object")
+    mx_key = "receiving-mx-hostname"
+    if mx_key not in item and "receiving-mx-host-name" in item:
+        mx_key = "receiving-mx-host-name"  # SocketLabs, 2020
+    info_key = "additional-information"
+    if info_key not in item and "additional-info-uri" in item:
+        info_key = "additional-info-uri"  # the RFC's prose name
+    return FailureDetail(
+        result_type=_required_text(item, "result-type", f"{path}.result-type"),
+        sending_mta_ip=_text(item, "sending-mta-ip", f"{path}.sending-mta-ip"),
+        receiving_mx_hostname=_host(item, mx_key, f"{path}.{mx_key}"),
+        receiving_mx_helo=_host(item, "receiving-mx-helo", f"{path}.receiving-mx-helo"),
+        receiving_ip=_text(item, "receiving-ip", f"{path}.receiving-ip"),
+        failed_session_count=_count(item, "failed-session-count", path),
+        additional_information=_text(item, info_key, f"{path}.{info_key}"),
+        failure_reason_code=_text(item, "failure-reason-code", f"{path}.failure-reason-code"),
+    )
+
+
+def _object(parent: dict[str, Any], key: str, path: str) -> dict[str, Any]:
+    value = parent.get(key)
+    if isinstance(value, dict):
+        return value
+    raise _schema(path, "is required" if value is None else "must be an object")
+
+
+def _required_text(parent: dict[str, Any], key: str, path: str) -> str:
+    value = parent.get(key)
+    if value is None:
+        raise _schema(path, "is required")
+    if not isinstance(value, str) or not value.strip():
+        raise _schema(path, "must be a non-empty string")
+    return value.strip()
+
+
+def _text(parent: dict[str, Any], key: str, path: str) -> str | None:
+    """An optional string: missing, null and empty all mean "not given"."""
+    value = parent.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _schema(path, "must be a string")
+    return value.strip() or None
+
+
+def _host(parent: dict[str, Any], key: str, path: str) -> str | None:
+    value = _text(parent, key, path)
+    return host_name(value) if value else None
+
+
+def host_name(value: str) -> str | None:
+    """A DNS name as compared everywhere: lower case, no trailing dot."""
+    return value.strip().rstrip(".").lower() or None
+
+
+def _count(parent: dict[str, Any], key: str, path: str) -> int:
+    value = parent.get(key)
+    # bool is an int subclass: true must not count as 1.
+    if type(value) is int and 0 <= value <= MAX_COUNT:
+        return value
+    if value is None:
+        raise _schema(f"{path}.{key}", "is required")
+    if value is _OUT_OF_RANGE or (type(value) is int and value > MAX_COUNT):
+        raise _schema(f"{path}.{key}", "must be a non-negative integer below 2^63")
+    raise _schema(f"{path}.{key}", "must be a non-negative integer")
+
+
+def _datetime(parent: dict[str, Any], key: str, path: str) -> datetime:
+    value = parent.get(key)
+    if value is None:
+        raise _schema(path, "is required")
+    parsed = parse_datetime(value) if isinstance(value, str) else None
+    if parsed is None:
+        raise _schema(path, "must be an RFC 3339 date-time")
+    return parsed
+
+
+def parse_datetime(value: str) -> datetime | None:
+    """An RFC 3339 date-time in UTC; no zone means UTC (Microsoft, 2023 and 2024)."""
+    text = value.strip().upper()
+    # A date alone would put an end-datetime at the start of its day: refuse it.
+    if len(text) < 16 or text[10] not in "T ":
+        return None
+    if text[17:19] == "60":
+        text = f"{text[:17]}59{text[19:]}"  # a leap second, which datetime cannot hold
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
