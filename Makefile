@@ -12,12 +12,13 @@ CHECK_JSONSCHEMA ?= $(VENV)/bin/check-jsonschema
 HADOLINT ?= $(VENV)/bin/hadolint
 PYTEST_ARGS ?=
 
-.PHONY: help install run test lint bench clean distclean
+.PHONY: help install run test test-parser lint bench clean distclean
 
 help:
 	@echo "make install   create .venv and install the locked dependencies (uv.lock)"
 	@echo "make run       migrate, then web + Celery worker + beat on $${SITE_URL:-http://127.0.0.1:8000}"
 	@echo "make test      find or start PostgreSQL and Redis, then pytest -n auto (PYTEST_ARGS=...)"
+	@echo "make test-parser  the pure-Python parser's tests alone: no servers, no Django"
 	@echo "make lint      ruff, Docker files, settings documented, makemigrations --check"
 	@echo "make bench     run the benchmarks"
 	@echo "make clean     remove caches, collected static files and leftover test servers"
@@ -60,6 +61,10 @@ test: install
 	rc=0; $(VENV)/bin/pytest -n auto $(PYTEST_ARGS) || rc=$$?; \
 	if [ "$$rc" = 5 ]; then echo "make test: pytest collected no tests (exit 5): failing" >&2; fi; \
 	exit $$rc
+
+# reports/tlsrpt has no Django import; its tests run without the suite's servers.
+test-parser: install
+	$(VENV)/bin/pytest tests/tlsrpt -p no:django --confcutdir=tests/tlsrpt -q $(PYTEST_ARGS)
 
 # Runs every check, then fails if any did.
 lint: install
