@@ -55,3 +55,20 @@ def test_with_database_and_redis_urls_it_uses_postgresql_and_redis() -> None:
     values = json.loads(result.stdout)
     assert values["db"] == "django.db.backends.postgresql"
     assert values["broker"] == "redis://cache.internal:6379/0"
+
+
+def test_production_settings_pass_the_deploy_checks() -> None:
+    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SITE_URL"}}
+    env = {
+        **clean,
+        "SECRET_KEY": "k3Jq9-production-like-secret-key-with-enough-entropy-8f2Lm0pQ",
+        "SITE_URL": "https://tlsrpt.example.com",
+        "ALLOWED_HOSTS": "tlsrpt.example.com",
+    }
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stdout + result.stderr
