@@ -82,7 +82,9 @@ def test_a_generated_report_round_trips_to_the_stored_numbers(
     assert message.status == Status.PROCESSED
     with scope(tenant=tenant):
         stored = Report.objects.get()
-        assert stored.organization == document["organization-name"][:255]
+        # NUL cannot be stored in PostgreSQL text: the parser replaces it with U+FFFD.
+        organization = document["organization-name"].replace("\x00", "\ufffd")
+        assert stored.organization == organization[:255]
         assert stored.report_id == document["report-id"]
         assert stored.start == datetime.fromisoformat(document["date-range"]["start-datetime"])
         assert json.loads(bytes(stored.raw_json)) == document

@@ -423,3 +423,41 @@ def test_failure_details_must_be_an_array_of_objects() -> None:
 
     policy_of(doc)["failure-details"] = ["x"]
     assert schema_error(doc) == "policies[0].failure-details[0]: must be an object"
+
+
+def test_a_tlsa_policy_string_holding_nan_is_kept_as_text() -> None:
+    from reports.tlsrpt import Limits, parse_report
+
+    doc = {
+        "organization-name": "Microsoft Corporation",
+        "date-range": {
+            "start-datetime": "2025-05-23T00:00:00Z", "end-datetime": "2025-05-23T23:59:59Z"
+        },
+        "report-id": "x",
+        "policies": [{
+            "policy": {
+                "policy-type": "tlsa", "policy-string": ["[NaN]"], "policy-domain": "a.example"
+            },
+            "summary": {"total-successful-session-count": 1, "total-failure-session-count": 0},
+        }],
+    }  # fmt: skip
+
+    report = parse_report(json.dumps(doc).encode(), Limits())
+
+    assert report.policies[0].policy_strings == ["[NaN]"]
+
+
+def test_a_nul_character_in_a_text_field_becomes_the_replacement_character() -> None:
+    from reports.tlsrpt import Limits, parse_report
+
+    raw = (
+        b'{"organization-name": "Ex\\u0000ample", "report-id": "r\\u0000", "date-range": '
+        b'{"start-datetime": "2025-01-01T00:00:00Z", "end-datetime": "2025-01-01T23:59:59Z"},'
+        b'"policies": [{"policy": {"policy-type": "sts", "policy-string": ["mx: a\\u0000"]},'
+        b'"summary": {"total-successful-session-count": 1, "total-failure-session-count": 0}}]}'
+    )
+
+    report = parse_report(raw, Limits())
+
+    assert (report.organization_name, report.report_id) == ("Ex\ufffdample", "r\ufffd")
+    assert report.policies[0].policy_strings == ["mx: a\ufffd"]
