@@ -12,7 +12,6 @@ and sys4 put at the end of the report-id (``..._example.com``, ``...+example.com
 
 from dataclasses import dataclass
 
-from accounts.models import Tenant
 from domains.models import Domain
 from reports.tlsrpt import Policy
 
@@ -23,8 +22,8 @@ class VerifiedDomains:
     by_mx: dict[str, int]
 
     @classmethod
-    def for_tenant(cls, tenant: Tenant) -> "VerifiedDomains":
-        rows = Domain.objects.filter(tenant=tenant, verified_at__isnull=False).values_list(
+    def for_tenant(cls, tenant_id: int) -> "VerifiedDomains":
+        rows = Domain.objects.filter(tenant_id=tenant_id, verified_at__isnull=False).values_list(
             "id", "name", "mx_hosts"
         )
         by_name: dict[str, int] = {}

@@ -11,12 +11,10 @@ from dataclasses import dataclass, field
 from datetime import UTC
 
 from django.conf import settings
-from django.db import DataError, IntegrityError, transaction
-from django.db.models import F
+from django.db import DataError, IntegrityError, connection, transaction
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
-from accounts.models import Tenant
 from domains.dns import dkim_key_lookup
 from reports.attribution import VerifiedDomains, domain_from_filename
 from reports.models import FailureDetail, InboundMessage, PolicyResult, Report, Status
@@ -67,18 +65,31 @@ def envelope_extract(raw: bytes, *, filename: str | None = None) -> Envelope:
 # out of memory, time limit) is failed instead of being retried for ever.
 MAX_ATTEMPTS = 5
 
+_CLAIM_SQL = f"""
+UPDATE {InboundMessage._meta.db_table} SET attempts = attempts + 1
+WHERE id = %s AND status = %s
+RETURNING tenant_id, attempts, raw, filename
+"""  # noqa: S608 -- the table name comes from the model
+
+
+@dataclass(slots=True)
+class _Claim:
+    tenant_id: int
+    attempts: int
+    raw: bytes
+    filename: str
+
 
 def message_run(*, message_id: int) -> Outcome:
-    """Count an attempt, then process; what the task and ``manage.py ingest`` call."""
-    with scopes_disabled():
-        started = InboundMessage.objects.filter(pk=message_id, status=Status.RECEIVED).update(
-            attempts=F("attempts") + 1
-        )
-        if not started:
-            message = InboundMessage.objects.only("status", "error_code").get(pk=message_id)
-            return Outcome(status=message.status, error_code=message.error_code)
-        attempts = InboundMessage.objects.values_list("attempts", flat=True).get(pk=message_id)
-    if attempts > MAX_ATTEMPTS:
+    """Count an attempt, then process; what the task and ``manage.py ingest`` call.
+
+    A message that is not waiting (already done, or being reprocessed elsewhere) is left
+    as it is and its current outcome returned.
+    """
+    claim = _claim(message_id)
+    if claim is None:
+        return _current_outcome(message_id)
+    if claim.attempts > MAX_ATTEMPTS:
         return message_fail(
             message_id=message_id,
             outcome=Outcome(
@@ -87,27 +98,48 @@ def message_run(*, message_id: int) -> Outcome:
                 f"Processing was interrupted {MAX_ATTEMPTS} times; the message was set aside.",
             ),
         )
-    return message_process(message_id=message_id)
-
-
-def message_process(*, message_id: int) -> Outcome:
-    """Process one inbound message; a message already done is left as it is."""
-    with scopes_disabled():
-        message = InboundMessage.objects.select_related("tenant").get(pk=message_id)
-    with scope(tenant=message.tenant):
-        if message.status != Status.RECEIVED:
-            return Outcome(status=message.status, error_code=message.error_code)
+    with scope(tenant=claim.tenant_id):
         try:
-            envelope = envelope_extract(bytes(message.raw), filename=message.filename or None)
+            envelope = envelope_extract(claim.raw, filename=claim.filename or None)
         except TlsRptError as e:
-            return message_fail(
-                message_id=message_id, outcome=Outcome(Status.FAILED, e.code, e.message)
-            )
+            outcome = Outcome(Status.FAILED, e.code, e.message)
+            return message_fail(message_id=message_id, outcome=outcome)
         except Exception:
             # A bug must not lose the message or show a traceback: keep it, reprocessable.
             logger.exception("Unexpected error parsing inbound message %s", message_id)
             return message_fail(message_id=message_id, outcome=_internal_error())
-        return _store(message.tenant, message_id, envelope)
+        return _store(claim.tenant_id, message_id, envelope)
+
+
+def _claim(message_id: int) -> _Claim | None:
+    """Count an attempt on a waiting message and read what processing needs, at once."""
+    with transaction.atomic():
+        _relax_durability()
+        with connection.cursor() as cursor:
+            cursor.execute(_CLAIM_SQL, [message_id, Status.RECEIVED])
+            row = cursor.fetchone()
+    if row is None:
+        return None
+    tenant_id, attempts, raw, filename = row
+    return _Claim(tenant_id, attempts, bytes(raw), filename)
+
+
+def _relax_durability() -> None:
+    """Let this transaction's commit return before its WAL reaches the disk.
+
+    Safe for processing only: the raw message was committed durably when it arrived,
+    and processing is idempotent, so a database crash that loses the last few hundred
+    milliseconds of processing just leaves messages waiting, and they are run again.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
+def _current_outcome(message_id: int) -> Outcome:
+    with scopes_disabled():
+        message = InboundMessage.objects.only("status", "error_code").get(pk=message_id)
+    return Outcome(status=message.status, error_code=message.error_code)
 
 
 def _internal_error() -> Outcome:
@@ -116,49 +148,61 @@ def _internal_error() -> Outcome:
     )
 
 
-def _store(tenant: Tenant, message_id: int, envelope: Envelope) -> Outcome:
+def _store(tenant_id: int, message_id: int, envelope: Envelope) -> Outcome:
     with transaction.atomic():
-        message = InboundMessage.objects.select_for_update().get(pk=message_id)
-        if message.status != Status.RECEIVED:
-            return Outcome(status=message.status, error_code=message.error_code)
+        _relax_durability()
+        # Marking the message done first takes its row lock: a concurrent run of the same
+        # message waits here, then finds it no longer waiting.
+        if not _mark(message_id, Outcome(Status.PROCESSED)):
+            return _current_outcome(message_id)
         try:
-            outcome = envelope_store(tenant=tenant, envelope=envelope, inbound=message)
+            outcome = envelope_store(tenant_id=tenant_id, envelope=envelope, inbound_id=message_id)
         except DataError:
             outcome = Outcome(
                 Status.FAILED,
                 "count_out_of_range",
                 "Session counts add up past what can be stored (2^63 - 1).",
             )
-        _mark(message, outcome)
+        if outcome.status != Status.PROCESSED:
+            _mark(message_id, outcome, waiting=False)
     return outcome
 
 
 def message_fail(*, message_id: int, outcome: Outcome) -> Outcome:
     """Record ``outcome`` on a message that is still waiting; the raw bytes stay."""
-    with scopes_disabled(), transaction.atomic():
-        message = InboundMessage.objects.select_for_update().get(pk=message_id)
-        if message.status == Status.RECEIVED:
-            _mark(message, outcome)
+    with transaction.atomic():
+        _relax_durability()
+        _mark(message_id, outcome)
     return outcome
 
 
-def _mark(message: InboundMessage, outcome: Outcome) -> None:
-    message.status = outcome.status
-    message.error_code = outcome.error_code
-    message.error_message = outcome.error_message
-    message.processed_at = timezone.now()
-    message.save(update_fields=["status", "error_code", "error_message", "processed_at"])
+def _mark(message_id: int, outcome: Outcome, *, waiting: bool = True) -> bool:
+    """Set the outcome (only on a waiting message, unless ``waiting`` is False)."""
+    with scopes_disabled():
+        messages = InboundMessage.objects.filter(pk=message_id)
+        if waiting:
+            messages = messages.filter(status=Status.RECEIVED)
+        return bool(
+            messages.update(
+                status=outcome.status,
+                error_code=outcome.error_code,
+                error_message=outcome.error_message,
+                processed_at=timezone.now(),
+            )
+        )
 
 
-def envelope_store(*, tenant: Tenant, envelope: Envelope, inbound: InboundMessage) -> Outcome:
+def envelope_store(*, tenant_id: int, envelope: Envelope, inbound_id: int) -> Outcome:
     """Store every report of ``envelope``; the caller holds the transaction."""
-    verified = VerifiedDomains.for_tenant(tenant)
+    verified = VerifiedDomains.for_tenant(tenant_id)
     statuses = []
     for found in envelope.reports:
         # Each report in its own savepoint: a duplicate must not undo the others.
         try:
             with transaction.atomic():
-                statuses.append(_report_store(tenant, found, envelope.headers, inbound, verified))
+                statuses.append(
+                    _report_store(tenant_id, found, envelope.headers, inbound_id, verified)
+                )
         except IntegrityError:
             statuses.append(Status.DUPLICATE)
     status = next(
@@ -168,10 +212,10 @@ def envelope_store(*, tenant: Tenant, envelope: Envelope, inbound: InboundMessag
 
 
 def _report_store(
-    tenant: Tenant,
+    tenant_id: int,
     found: FoundReport,
     headers: HeaderFacts | None,
-    inbound: InboundMessage,
+    inbound_id: int,
     verified: VerifiedDomains,
 ) -> str:
     report = found.report
@@ -185,8 +229,8 @@ def _report_store(
     counted = counted_policies(report.policies, domains)
     day = report.start.astimezone(UTC).date()
     row = Report.objects.create(
-        tenant=tenant,
-        inbound=inbound,
+        tenant_id=tenant_id,
+        inbound_id=inbound_id,
         organization=report.organization_name[:255],
         report_id=report.report_id,
         start=report.start,
@@ -198,7 +242,7 @@ def _report_store(
         failed=sum(p.failed for p, c in zip(report.policies, counted, strict=True) if c),
         **_header_fields(headers),
     )
-    _policies_store(tenant, row, report.policies, domains, counted)
+    _policies_store(tenant_id, row, report.policies, domains, counted)
     return Status.PROCESSED
 
 
@@ -241,7 +285,7 @@ def counted_policies(policies: list[Policy], domains: list[int | None]) -> list[
 
 
 def _policies_store(
-    tenant: Tenant,
+    tenant_id: int,
     report: Report,
     policies: list[Policy],
     domains: list[int | None],
@@ -249,7 +293,7 @@ def _policies_store(
 ) -> None:
     rows = [
         PolicyResult(
-            tenant=tenant,
+            tenant_id=tenant_id,
             report=report,
             domain_id=domain,
             policy_type=p.policy_type[:32],
@@ -270,21 +314,20 @@ def _policies_store(
             key = (row.domain_id, report.day, report.organization, row.policy_type)
             delta.add_policy(key, policy.successful, policy.failed, row.counted)
         for d in policy.failure_details:
-            details.append(_detail_row(tenant, row, d))
+            details.append(_detail_row(tenant_id, row, d))
             if row.domain_id:
                 fkey = (
                     row.domain_id, report.day, row.policy_type, d.result_type[:64],
                     (d.receiving_mx_hostname or "")[:253], report.organization,
-                    (d.sending_mta_ip or "")[:64],
                 )  # fmt: skip
                 delta.add_failure(fkey, d.failed_session_count, row.counted)
     FailureDetail.objects.bulk_create(details, batch_size=2000)
-    rollups_apply(tenant_id=tenant.pk, delta=delta)
+    rollups_apply(tenant_id=tenant_id, delta=delta)
 
 
-def _detail_row(tenant: Tenant, policy: PolicyResult, d: ParsedFailure) -> FailureDetail:
+def _detail_row(tenant_id: int, policy: PolicyResult, d: ParsedFailure) -> FailureDetail:
     return FailureDetail(
-        tenant=tenant,
+        tenant_id=tenant_id,
         policy=policy,
         result_type=d.result_type[:64],
         sending_mta_ip=(d.sending_mta_ip or "")[:64],
