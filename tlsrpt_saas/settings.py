@@ -174,6 +174,9 @@ CELERY_TASK_ROUTES = {"reports.tasks.*": {"queue": "ingest"}}
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Celery's Django fixup otherwise closes the database connection around every task (a
+# new connection per report); tlsrpt_saas.celery applies CONN_MAX_AGE after each task.
+CELERY_DB_REUSE_MAX = 1000
 # The beat schedule: every periodic job, with why it runs when it does.
 CELERY_BEAT_SCHEDULE = {
     # Messages stuck in "received" (queue lost, broker flushed) are queued again.
