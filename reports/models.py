@@ -179,7 +179,11 @@ class DailyStat(models.Model):
 
 
 class DailyFailure(models.Model):
-    """Failed sessions per domain, UTC day, policy type, result type, MX, organization, IP."""
+    """Failed sessions per domain, UTC day, policy type, result type, MX and organization.
+
+    Sending IPs are not in the key: with them the rollup would be as large as the raw
+    failure details, which serve that drill-down.
+    """
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
     domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="daily_failures")
@@ -188,7 +192,6 @@ class DailyFailure(models.Model):
     result_type = models.CharField(max_length=64)
     receiving_mx = models.CharField(max_length=253, blank=True)
     organization = models.CharField(max_length=255)
-    sending_ip = models.CharField(max_length=64, blank=True)
     count = models.BigIntegerField(default=0)
     counted = models.BigIntegerField(default=0, help_text="Share counted in domain totals.")
 
@@ -204,7 +207,6 @@ class DailyFailure(models.Model):
                     "result_type",
                     "receiving_mx",
                     "organization",
-                    "sending_ip",
                 ],
                 name="dailyfailure_unique_key",
             )

@@ -9,11 +9,12 @@ from collections.abc import Iterable
 from datetime import date
 
 from django.db import connection
+from django.db.backends.utils import CursorWrapper
 
 from reports.models import DailyFailure, DailyStat
 
 StatKey = tuple[int, date, str, str]  # domain, day, organization, policy type
-FailureKey = tuple[int, date, str, str, str, str, str]  # + result type, MX, org, IP
+FailureKey = tuple[int, date, str, str, str, str]  # domain, day, type, result, MX, org
 
 
 class RollupDelta:
@@ -44,33 +45,45 @@ _FAILS = DailyFailure._meta.db_table
 _STAT_SQL = f"""
 INSERT INTO {_STATS} (tenant_id, domain_id, day, organization, policy_type,
                      successful, failed, counted_successful, counted_failed, reports)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+VALUES {{values}}
 ON CONFLICT (domain_id, day, organization, policy_type) DO UPDATE SET
     successful = {_STATS}.successful + excluded.successful,
     failed = {_STATS}.failed + excluded.failed,
     counted_successful = {_STATS}.counted_successful + excluded.counted_successful,
     counted_failed = {_STATS}.counted_failed + excluded.counted_failed,
     reports = {_STATS}.reports + excluded.reports
-"""  # noqa: S608 -- table name from model meta
+"""  # noqa: S608 -- table names from model meta; values are parameters
 
 _FAILURE_SQL = f"""
 INSERT INTO {_FAILS} (tenant_id, domain_id, day, policy_type, result_type, receiving_mx,
-                     organization, sending_ip, count, counted)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-ON CONFLICT (domain_id, day, policy_type, result_type, receiving_mx, organization, sending_ip)
+                     organization, count, counted)
+VALUES {{values}}
+ON CONFLICT (domain_id, day, policy_type, result_type, receiving_mx, organization)
 DO UPDATE SET
     count = {_FAILS}.count + excluded.count,
     counted = {_FAILS}.counted + excluded.counted
-"""  # noqa: S608 -- table name from model meta
+"""  # noqa: S608 -- table names from model meta; values are parameters
+
+# Rows per statement: one round trip for any real report, under PostgreSQL's 65535
+# parameters (10 a row).
+_BATCH = 1000
 
 
 def rollups_apply(*, tenant_id: int, delta: RollupDelta) -> None:
-    """Add ``delta`` to the rollup tables inside the caller's transaction."""
+    """Add ``delta`` to the rollup tables inside the caller's transaction.
+
+    Each key occurs once in ``delta``, so one multi-row upsert never updates a row twice.
+    """
     with connection.cursor() as cursor:
-        if delta.stats:
-            cursor.executemany(_STAT_SQL, _rows(tenant_id, delta.stats.items()))
-        if delta.failures:
-            cursor.executemany(_FAILURE_SQL, _rows(tenant_id, delta.failures.items()))
+        _upsert(cursor, _STAT_SQL, _rows(tenant_id, delta.stats.items()))
+        _upsert(cursor, _FAILURE_SQL, _rows(tenant_id, delta.failures.items()))
+
+
+def _upsert(cursor: CursorWrapper, sql: str, rows: list[tuple]) -> None:
+    for start in range(0, len(rows), _BATCH):
+        batch = rows[start : start + _BATCH]
+        placeholders = ", ".join(["(" + ", ".join(["%s"] * len(batch[0])) + ")"] * len(batch))
+        cursor.execute(sql.format(values=placeholders), [v for row in batch for v in row])
 
 
 def _rows(tenant_id: int, items: Iterable[tuple[tuple, list[int]]]) -> list[tuple]:
