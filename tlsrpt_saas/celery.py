@@ -1,7 +1,6 @@
 """The Celery application; configuration comes from Django settings (``CELERY_*``)."""
 
 import os
-
 from typing import Any
 
 from celery import Celery
