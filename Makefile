@@ -12,7 +12,7 @@ CHECK_JSONSCHEMA ?= $(VENV)/bin/check-jsonschema
 HADOLINT ?= $(VENV)/bin/hadolint
 PYTEST_ARGS ?=
 
-.PHONY: help install run test test-parser lint bench clean distclean
+.PHONY: help install run test test-parser lint bench bench-quick clean distclean
 
 help:
 	@echo "make install   create .venv and install the locked dependencies (uv.lock)"
@@ -20,7 +20,7 @@ help:
 	@echo "make test      find or start PostgreSQL and Redis, then pytest -n auto (PYTEST_ARGS=...)"
 	@echo "make test-parser  the pure-Python parser's tests alone: no servers, no Django"
 	@echo "make lint      ruff, Docker files, settings documented, makemigrations --check"
-	@echo "make bench     run the benchmarks"
+	@echo "make bench     run the benchmarks (bench-quick: fewer, smaller runs)"
 	@echo "make clean     remove caches, collected static files and leftover test servers"
 	@echo "make distclean clean, and also remove .venv and var/ (the development database)"
 
@@ -83,8 +83,12 @@ lint: install
 	check env DEBUG=true $(PY) manage.py makemigrations --check --dry-run; \
 	if [ -n "$$failed" ]; then echo -e "make lint: failed:$$failed" >&2; exit 1; fi
 
+# Benchmarks use PostgreSQL and Redis on localhost (their own database and Redis db).
 bench: install
 	$(PY) bench/ingest.py
+
+bench-quick: install
+	$(PY) bench/ingest.py --quick
 
 clean:
 	bash bin/testenv stop
