@@ -111,6 +111,16 @@ def celery_worker(transactional_db: None, broker_url: str) -> Iterator[object]:
         shutdown_timeout=30,
     ) as worker:
         yield worker
+    _end_other_sessions()
+
+
+def _end_other_sessions() -> None:
+    """Workers' connections must not outlive the test: the test database is dropped last."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
 
 
 def database_url() -> str:
@@ -171,7 +181,7 @@ def worker_processes(
     yield start
     for worker in started:
         worker.stop()
-    connection.close()
+    _end_other_sessions()
 
 
 def wait_until(predicate, timeout: float = 30.0, interval: float = 0.05) -> None:
