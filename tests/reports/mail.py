@@ -1,6 +1,5 @@
 """Report documents and report emails (RFC 8460 section 5.3) built for tests."""
 
-import base64
 import gzip
 import json
 import uuid
@@ -10,8 +9,6 @@ from email.mime.text import MIMEText
 from typing import Any
 
 import dkim
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 
 def report_json(
@@ -73,17 +70,3 @@ def report_email(
         signature = dkim.sign(raw, b"tlsrpt", b"sender.example", sign_with, include_headers=headers)
         raw = signature + raw
     return raw
-
-
-def dkim_keypair() -> tuple[bytes, str]:
-    """A fresh RSA key: the PEM to sign with and the base64 public key for DNS."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    )
-    public = key.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return pem, base64.b64encode(public).decode()

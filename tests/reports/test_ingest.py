@@ -11,7 +11,8 @@ from reports.ingest import message_reprocess, message_run
 from reports.models import DailyStat, InboundMessage, PolicyResult, Report, Status
 from tests.factories import make_domain, make_tenant
 from tests.reports.helpers import corpus, domain_totals, ingest
-from tests.reports.mail import dkim_keypair, report_email, report_json
+from tests.reports.mail import report_email, report_json
+from tests.tlsrpt.builders import rsa_key
 
 pytestmark = pytest.mark.django_db
 
@@ -174,8 +175,8 @@ def test_a_processed_message_is_not_processed_again() -> None:
 
 
 def test_a_dkim_signature_checked_against_the_real_dns_server_passes(dns) -> None:
-    private_pem, public_b64 = dkim_keypair()
-    dns.add_txt("tlsrpt._domainkey.sender.example", f"v=DKIM1; k=rsa; p={public_b64}")
+    private_pem, record = rsa_key()
+    dns.add_txt("tlsrpt._domainkey.sender.example", record.decode())
     tenant = make_tenant()
     make_domain(tenant, "example.org")
     raw = report_email(report_json(domain="example.org"), sign_with=private_pem)
@@ -188,8 +189,8 @@ def test_a_dkim_signature_checked_against_the_real_dns_server_passes(dns) -> Non
 
 
 def test_a_tampered_signed_report_fails_dkim_but_is_kept(dns) -> None:
-    private_pem, public_b64 = dkim_keypair()
-    dns.add_txt("tlsrpt._domainkey.sender.example", f"v=DKIM1; k=rsa; p={public_b64}")
+    private_pem, record = rsa_key()
+    dns.add_txt("tlsrpt._domainkey.sender.example", record.decode())
     tenant = make_tenant()
     make_domain(tenant, "example.org")
     raw = report_email(report_json(domain="example.org"), sign_with=private_pem)
@@ -203,7 +204,7 @@ def test_a_tampered_signed_report_fails_dkim_but_is_kept(dns) -> None:
 
 
 def test_dkim_is_a_temporary_error_when_dns_fails(dns) -> None:
-    private_pem, _ = dkim_keypair()
+    private_pem, _ = rsa_key()
     dns.servfail.add("tlsrpt._domainkey.sender.example")
     tenant = make_tenant()
     make_domain(tenant, "example.org")
