@@ -52,7 +52,7 @@ class ReportAdmin(ReadOnlyAdmin):
     list_filter = ["tenant", "organization", "dkim_result"]
     search_fields = ["report_id", "organization"]
     date_hierarchy = "day"
-    exclude = ["raw_json"]
+    exclude = ["raw_json_gz"]
     inlines = [PolicyInline]
 
 

@@ -5,6 +5,7 @@ It is idempotent: the message row is locked and its status re-checked inside the
 transaction, and reports are unique per tenant on (organization, report-id, range).
 """
 
+import gzip
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -17,7 +18,8 @@ from django_scopes import scope, scopes_disabled
 
 from domains.dns import dkim_key_lookup
 from reports.attribution import VerifiedDomains, domain_from_filename
-from reports.models import FailureDetail, InboundMessage, PolicyResult, Report, Status
+from reports.bulk import failure_details_insert
+from reports.models import InboundMessage, PolicyResult, Report, Status
 from reports.rollups import RollupDelta, rollups_apply
 from reports.tlsrpt import (
     Envelope,
@@ -237,7 +239,7 @@ def _report_store(
         end=report.end,
         day=day,
         contact_info=report.contact_info or "",
-        raw_json=found.raw_json,
+        raw_json_gz=gzip.compress(found.raw_json, compresslevel=1, mtime=0),
         successful=sum(p.successful for p, c in zip(report.policies, counted, strict=True) if c),
         failed=sum(p.failed for p, c in zip(report.policies, counted, strict=True) if c),
         **_header_fields(headers),
@@ -314,29 +316,30 @@ def _policies_store(
             key = (row.domain_id, report.day, report.organization, row.policy_type)
             delta.add_policy(key, policy.successful, policy.failed, row.counted)
         for d in policy.failure_details:
-            details.append(_detail_row(tenant_id, row, d))
+            details.append(_detail_row(tenant_id, row.pk, d))
             if row.domain_id:
                 fkey = (
                     row.domain_id, report.day, row.policy_type, d.result_type[:64],
                     (d.receiving_mx_hostname or "")[:253], report.organization,
                 )  # fmt: skip
                 delta.add_failure(fkey, d.failed_session_count, row.counted)
-    FailureDetail.objects.bulk_create(details, batch_size=2000)
+    failure_details_insert(details)
     rollups_apply(tenant_id=tenant_id, delta=delta)
 
 
-def _detail_row(tenant_id: int, policy: PolicyResult, d: ParsedFailure) -> FailureDetail:
-    return FailureDetail(
-        tenant_id=tenant_id,
-        policy=policy,
-        result_type=d.result_type[:64],
-        sending_mta_ip=(d.sending_mta_ip or "")[:64],
-        receiving_mx_hostname=(d.receiving_mx_hostname or "")[:253],
-        receiving_mx_helo=(d.receiving_mx_helo or "")[:253],
-        receiving_ip=(d.receiving_ip or "")[:64],
-        failed_session_count=d.failed_session_count,
-        additional_information=d.additional_information or "",
-        failure_reason_code=d.failure_reason_code or "",
+def _detail_row(tenant_id: int, policy_id: int, d: ParsedFailure) -> tuple:
+    """A row in ``reports.bulk.COLUMNS`` order."""
+    return (
+        tenant_id,
+        policy_id,
+        d.result_type[:64],
+        (d.sending_mta_ip or "")[:64],
+        (d.receiving_mx_hostname or "")[:253],
+        (d.receiving_mx_helo or "")[:253],
+        (d.receiving_ip or "")[:64],
+        d.failed_session_count,
+        d.additional_information or "",
+        d.failure_reason_code or "",
     )
 
 

@@ -4,6 +4,8 @@ Every row belongs to a tenant and is reached through a scoped manager: a query o
 ``django_scopes.scope(tenant=...)`` raises instead of leaking another tenant's data.
 """
 
+import gzip
+
 from django.db import models
 from django.utils import timezone
 from django_scopes import ScopedManager
@@ -70,7 +72,9 @@ class Report(models.Model):
     end = models.DateTimeField()
     day = models.DateField(help_text="The UTC day of the start: the day the report counts for.")
     contact_info = models.TextField(blank=True)
-    raw_json = models.BinaryField()
+    # The report's JSON exactly as sent, gzip-compressed (level 1): a large report's
+    # JSON is hundreds of KB, and this is also what a .json.gz download serves.
+    raw_json_gz = models.BinaryField()
     # Facts from the email that carried the report (RFC 8460 sections 3 and 5.3).
     tls_report_domain = models.CharField(max_length=253, blank=True)
     tls_report_submitter = models.CharField(max_length=253, blank=True)
@@ -96,6 +100,11 @@ class Report(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organization} {self.report_id}"
+
+    @property
+    def raw_json(self) -> bytes:
+        """The report's JSON as the sender sent it."""
+        return gzip.decompress(bytes(self.raw_json_gz))
 
 
 class PolicyType(models.TextChoices):

@@ -37,7 +37,7 @@ def test_a_google_email_is_stored_with_its_header_facts() -> None:
     assert report.from_address == "noreply-smtp-tls-reporting@google.com"
     # The key for google.com's selector is not in the test DNS: the signature cannot pass.
     assert (report.dkim_result, report.dkim_domain) == ("fail", "google.com")
-    assert json.loads(bytes(report.raw_json))["report-id"] == report.report_id
+    assert json.loads(report.raw_json)["report-id"] == report.report_id
     assert policy.policy_strings == [
         "version: STSv1", "mode: enforce", "max_age: 10368000", "mx: carp-20.krvtz.net"
     ]  # fmt: skip

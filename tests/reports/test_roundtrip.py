@@ -87,7 +87,7 @@ def test_a_generated_report_round_trips_to_the_stored_numbers(
         assert stored.organization == organization[:255]
         assert stored.report_id == document["report-id"]
         assert stored.start == datetime.fromisoformat(document["date-range"]["start-datetime"])
-        assert json.loads(bytes(stored.raw_json)) == document
+        assert json.loads(stored.raw_json) == document
         rows = list(PolicyResult.objects.order_by("pk"))
         for row, sent in zip(rows, document["policies"], strict=True):
             assert row.policy_type == sent["policy"]["policy-type"]
