@@ -1,8 +1,10 @@
 """Turn a stored inbound message into reports, policies, failure details and rollups.
 
-``message_process`` is what the ``process_inbound`` task and ``manage.py ingest`` call.
-It is idempotent: the message row is locked and its status re-checked inside the
-transaction, and reports are unique per tenant on (organization, report-id, range).
+``message_run`` is what the ``process_inbound`` task and ``manage.py ingest`` call.
+It is idempotent: an attempt is claimed only on a waiting message, the store
+transaction marks the message done first (taking its row lock, so a concurrent run
+waits and then finds it done), and reports are unique per tenant on (organization,
+report-id, range).
 """
 
 import gzip

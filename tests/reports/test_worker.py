@@ -62,7 +62,9 @@ def _hostile_inputs() -> dict[str, bytes]:
         "json_too_deep": b'{"a": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
         "schema_invalid": json.dumps(negative).encode(),
         "schema_invalid ": huge.encode(),
-        "json_invalid ": json.dumps(valid).replace("10", "NaN", 1).encode(),
+        "json_invalid ": json.dumps(valid)
+        .replace('"total-successful-session-count": 10', '"total-successful-session-count": NaN')
+        .encode(),
         "encoding_invalid": json.dumps(valid).encode().replace(b"Example", b"Ex\xffample"),
         "too_many_parts": _mime_parts(10_000),
         "message_too_large": b" " * (25 * 1024 * 1024 + 1),
