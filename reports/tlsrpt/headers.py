@@ -22,7 +22,7 @@ import dkim
 from dkim.util import InvalidTagValueList, parse_tag_value
 
 from .model import HeaderFacts
-from .parse import host_name
+from .values import host_name
 
 DnsFunc = Callable[..., bytes | str | None]
 

@@ -11,12 +11,14 @@ TLSA ``policy-string`` holding one JSON-encoded array; policy lines ending in ``
 """
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from .errors import TlsRptError
 from .limits import Limits
 from .model import FailureDetail, Policy, Report
+from .parse_fast import report_or_none
+from .values import host_name, parse_datetime, policy_lines, reject_constant
 
 MAX_COUNT = 2**63 - 1
 _BOM = b"\xef\xbb\xbf"
@@ -34,7 +36,17 @@ _CONTAINERS = (dict, list)
 
 
 def parse_report(raw: bytes, limits: Limits) -> Report:
-    """The report in ``raw`` (UTF-8 JSON, optional BOM), or ``TlsRptError``."""
+    """The report in ``raw`` (UTF-8 JSON, optional BOM), or ``TlsRptError``.
+
+    A well-formed report takes the typed fast path; anything else the checking path,
+    which builds the same report or names what is wrong.
+    """
+    fast = report_or_none(raw.removeprefix(_BOM), limits)
+    return fast if fast is not None else parse_report_checked(raw, limits)
+
+
+def parse_report_checked(raw: bytes, limits: Limits) -> Report:
+    """``parse_report`` by the checking path alone, in plain Python."""
     document = load_json(raw, limits)
     if not isinstance(document, dict):
         raise _schema("report", "must be a JSON object")
@@ -74,16 +86,12 @@ def _without_nul(value: Any) -> Any:
 
 def _loads(text: str, limits: Limits, **hooks: Any) -> Any:
     try:
-        return json.loads(text, parse_constant=_reject_constant, **hooks)
+        return json.loads(text, parse_constant=reject_constant, **hooks)
     except RecursionError as e:
         raise _too_deep(limits) from e
     except json.JSONDecodeError as e:
         # Its message has a position, no content.
         raise TlsRptError("json_invalid", f"The report is not valid JSON: {e}") from e
-
-
-def _reject_constant(name: str) -> Any:
-    raise TlsRptError("json_invalid", f"The report is not valid JSON: {name} is not allowed.")
 
 
 def _parse_int(literal: str) -> int | _OutOfRange:
@@ -167,27 +175,7 @@ def _policy(entry: Any, path: str) -> Policy:
 
 
 def _policy_strings(value: Any, path: str) -> list[str]:
-    lines: list[str] = []
-    for item in _string_list(value, path):
-        # Microsoft sends TLSA records as one string holding a JSON array of them.
-        if item.startswith("[") and item.endswith("]"):
-            expanded = _json_string_array(item)
-            if expanded is not None:
-                lines += (line.rstrip() for line in expanded)
-                continue
-        # Google once copied the policy file's CRLF line ends into each line.
-        lines.append(item.rstrip())
-    return [line for line in lines if line]
-
-
-def _json_string_array(text: str) -> list[str] | None:
-    try:
-        value = json.loads(text, parse_constant=_reject_constant)
-    except (ValueError, RecursionError, TlsRptError):
-        return None
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return value
-    return None
+    return policy_lines(_string_list(value, path))
 
 
 def _hosts(value: Any, path: str) -> list[str]:
@@ -323,11 +311,6 @@ def _host(parent: dict[str, Any], key: str, path: str) -> str | None:
     return host_name(value) if value else None
 
 
-def host_name(value: str) -> str | None:
-    """A DNS name as compared everywhere: lower case, no trailing dot."""
-    return value.strip().rstrip(".").lower() or None
-
-
 def _count(parent: dict[str, Any], key: str, path: str) -> int:
     value = parent.get(key)
     # bool is an int subclass: true must not count as 1.
@@ -348,20 +331,3 @@ def _datetime(parent: dict[str, Any], key: str, path: str) -> datetime:
     if parsed is None:
         raise _schema(path, "must be an RFC 3339 date-time")
     return parsed
-
-
-def parse_datetime(value: str) -> datetime | None:
-    """An RFC 3339 date-time in UTC; no zone means UTC (Microsoft, 2023 and 2024)."""
-    text = value.strip().upper()
-    # A date alone would put an end-datetime at the start of its day: refuse it.
-    if len(text) < 16 or text[10] not in "T ":
-        return None
-    if text[17:19] == "60":
-        text = f"{text[:17]}59{text[19:]}"  # a leap second, which datetime cannot hold
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
