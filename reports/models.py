@@ -136,8 +136,20 @@ class PolicyResult(models.Model):
 
 
 class FailureDetail(models.Model):
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
-    policy = models.ForeignKey(PolicyResult, on_delete=models.CASCADE, related_name="failures")
+    """One failure-details entry of a policy: the highest-volume table by far.
+
+    Its foreign keys have no database constraint: a large report writes thousands of
+    rows by COPY, and PostgreSQL's per-row constraint triggers doubled the cost of
+    storing it. Rows are only ever written by ``reports.bulk`` in the transaction that
+    creates their policy, and deletes cascade through Django (tested).
+    """
+
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    policy = models.ForeignKey(
+        PolicyResult, on_delete=models.CASCADE, related_name="failures", db_constraint=False
+    )
     result_type = models.CharField(max_length=64)
     sending_mta_ip = models.CharField(max_length=64, blank=True)
     receiving_mx_hostname = models.CharField(max_length=253, blank=True)

@@ -8,7 +8,14 @@ from django_scopes import scope, scopes_disabled
 from django_scopes.exceptions import ScopeError
 
 from reports.ingest import message_reprocess, message_run
-from reports.models import DailyStat, InboundMessage, PolicyResult, Report, Status
+from reports.models import (
+    DailyStat,
+    FailureDetail,
+    InboundMessage,
+    PolicyResult,
+    Report,
+    Status,
+)
 from tests.factories import make_domain, make_tenant
 from tests.reports.helpers import corpus, domain_totals, ingest
 from tests.reports.mail import report_email, report_json
@@ -224,3 +231,21 @@ def test_a_gzipped_json_named_json_is_found_by_content() -> None:
     message, _ = ingest(tenant, raw, filename="report.json")
 
     assert message.status == Status.PROCESSED
+
+
+def test_deleting_a_report_or_a_tenant_takes_its_failure_details_along() -> None:
+    """FailureDetail's keys have no database constraint: Django's cascade must do it."""
+    kept, gone = make_tenant("kept"), make_tenant("gone")
+    for tenant in (kept, gone):
+        make_domain(tenant, "example.org")
+        for _ in range(2):
+            ingest(tenant, report_email(report_json(domain="example.org", failed=3)))
+
+    with scope(tenant=gone):
+        Report.objects.first().delete()
+        assert FailureDetail.objects.count() == 1
+    with scopes_disabled():
+        gone.delete()
+        assert not FailureDetail.objects.filter(tenant_id=gone.pk).exists()
+        assert not FailureDetail.objects.filter(policy__report__tenant_id=gone.pk).exists()
+        assert FailureDetail.objects.filter(tenant=kept).count() == 2
