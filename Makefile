@@ -12,7 +12,7 @@ CHECK_JSONSCHEMA ?= $(VENV)/bin/check-jsonschema
 HADOLINT ?= $(VENV)/bin/hadolint
 PYTEST_ARGS ?=
 
-.PHONY: help install run test test-parser lint bench bench-quick clean distclean
+.PHONY: help install run test test-parser lint bench bench-quick vendor clean distclean
 
 help:
 	@echo "make install   create .venv and install the locked dependencies (uv.lock)"
@@ -21,6 +21,7 @@ help:
 	@echo "make test-parser  the pure-Python parser's tests alone: no servers, no Django"
 	@echo "make lint      ruff, Docker files, settings documented, makemigrations --check"
 	@echo "make bench     run the benchmarks (bench-quick: fewer, smaller runs)"
+	@echo "make vendor    rebuild static/vendor/ from frontend/package.json (npm; commit the result)"
 	@echo "make clean     remove caches, collected static files and leftover test servers"
 	@echo "make distclean clean, and also remove .venv and var/ (the development database)"
 
@@ -65,6 +66,17 @@ test: install
 # reports/tlsrpt has no Django import; its tests run without the suite's servers.
 test-parser: install
 	$(VENV)/bin/pytest tests/tlsrpt -p no:django --confcutdir=tests/tlsrpt -q $(PYTEST_ARGS)
+
+# Front-end libraries: built files copied from npm into static/vendor/ and committed,
+# so that running the product needs neither npm nor a CDN.
+vendor:
+	cd frontend && npm install --no-audit --no-fund
+	rm -rf static/vendor && mkdir -p static/vendor/bootstrap static/vendor/htmx
+	cp frontend/node_modules/bootstrap/dist/css/bootstrap.min.css* static/vendor/bootstrap/
+	cp frontend/node_modules/bootstrap/dist/js/bootstrap.bundle.min.js* static/vendor/bootstrap/
+	cp frontend/node_modules/bootstrap/LICENSE static/vendor/bootstrap/
+	cp frontend/node_modules/htmx.org/dist/htmx.min.js frontend/node_modules/htmx.org/LICENSE static/vendor/htmx/
+	cp frontend/package.json static/vendor/package.json
 
 # Runs every check, then fails if any did.
 lint: install

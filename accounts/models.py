@@ -1,11 +1,14 @@
 """People, tenants and who belongs to which tenant with which role."""
 
+import calendar
 import secrets
+from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.utils import timezone
+from django_scopes import ScopedManager
 
 
 class UserManager(BaseUserManager["User"]):
@@ -57,6 +60,12 @@ class Tenant(models.Model):
     slug = models.SlugField(max_length=50, unique=True)
     inbound_token = models.CharField(max_length=40, unique=True, default=new_inbound_token)
     time_zone = models.CharField(max_length=64, default="UTC")
+    weekly_digest = models.BooleanField(
+        default=True, help_text="Send members a weekly summary of their domains' reports."
+    )
+    digest_weekday = models.PositiveSmallIntegerField(
+        default=0, choices=[(i, day) for i, day in enumerate(calendar.day_name)]
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
@@ -79,6 +88,14 @@ class Role(models.TextChoices):
     MEMBER = "member", "Member"
     VIEWER = "viewer", "Viewer"
 
+    @property
+    def rank(self) -> int:
+        """Higher can do more: a viewer reads, a member uploads, an admin manages."""
+        return _RANKS[self]
+
+
+_RANKS = {Role.VIEWER: 0, Role.MEMBER: 1, Role.ADMIN: 2, Role.OWNER: 3}
+
 
 class Membership(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
@@ -93,3 +110,59 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.tenant} as {self.role}"
+
+    def has_role(self, at_least: Role) -> bool:
+        return Role(self.role).rank >= at_least.rank
+
+
+def new_invitation_key() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class Invitation(models.Model):
+    """An emailed invitation to join a tenant; accepted once, by that email, in time."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    key = models.CharField(max_length=64, unique=True, default=new_invitation_key)
+    invited_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    objects = ScopedManager(tenant="tenant")
+
+    def __str__(self) -> str:
+        return f"{self.email} to {self.tenant} as {self.role}"
+
+    @property
+    def expires_at(self) -> datetime:
+        return self.created_at + settings.INVITATION_MAX_AGE
+
+    @property
+    def is_expired(self) -> bool:
+        return timezone.now() >= self.expires_at
+
+
+class AuditEvent(models.Model):
+    """Who did what in a tenant, and when: kept for its admins."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="audit_events")
+    actor = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
+    # Kept as text too: the event stays readable after the person is deleted.
+    actor_email = models.EmailField(blank=True)
+    action = models.CharField(max_length=64)
+    summary = models.CharField(max_length=500)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = ScopedManager(tenant="tenant")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_email} {self.action}"

@@ -21,6 +21,13 @@ class Domain(models.Model):
     # MX host names last seen for the domain; DANE (tlsa) results may name these.
     mx_hosts = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # The last ownership check: when, whether the record was found, and what was seen.
+    checked_at = models.DateTimeField(null=True, blank=True)
+    check_ok = models.BooleanField(null=True)
+    check_message = models.CharField(max_length=500, blank=True)
+    # Whether _smtp._tls.<name> sends reports to this tenant, as last seen.
+    tlsrpt_ok = models.BooleanField(null=True)
+    tlsrpt_message = models.CharField(max_length=500, blank=True)
 
     objects = ScopedManager(tenant="tenant")
 
@@ -35,3 +42,19 @@ class Domain(models.Model):
     @property
     def is_verified(self) -> bool:
         return self.verified_at is not None
+
+    @property
+    def verification_name(self) -> str:
+        """Where the ownership TXT record goes."""
+        return f"_tlsrpt-verify.{self.name}"
+
+    @property
+    def tlsrpt_name(self) -> str:
+        return f"_smtp._tls.{self.name}"
+
+    @property
+    def state(self) -> str:
+        """pending (not verified yet), verified, or failing (verified, record now missing)."""
+        if not self.is_verified:
+            return "pending"
+        return "failing" if self.check_ok is False else "verified"

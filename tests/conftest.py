@@ -80,6 +80,12 @@ def dns_zone() -> Iterator[tuple[ZoneResolver, int]]:
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(settings) -> None:
+    """PBKDF2's deliberate slowness is for attackers; the suite creates many people."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _plain_static_storage(settings) -> None:
     """Pages render without a collectstatic manifest in tests."""
     settings.STORAGES = {

@@ -4,6 +4,7 @@ With nothing set the project still runs for a newcomer: SQLite and a filesystem 
 broker under ``var/``, console email, and a development secret key (only with DEBUG on).
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -32,6 +33,11 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.forms",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "django_htmx",
     "rest_framework",
     "accounts",
     "domains",
@@ -48,6 +54,8 @@ MIDDLEWARE = [
     "tlsrpt_saas.middleware.AdminScopesDisabledMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
 ]
 
 ROOT_URLCONF = "tlsrpt_saas.urls"
@@ -64,6 +72,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "accounts.context.navigation",
             ],
         },
     },
@@ -85,6 +94,41 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Every Django form renders with Bootstrap's markup (allauth's included).
+FORM_RENDERER = "tlsrpt_saas.forms.BootstrapFormRenderer"
+
+# Accounts: django-allauth with its MFA module. Email is the login; it must be verified.
+AUTHENTICATION_BACKENDS = ["allauth.account.auth_backends.AuthenticationBackend"]
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_EMAIL_VERIFICATION_BY_CODE_ENABLED = False
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_PREVENT_ENUMERATION = True
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_CONFIRM_EMAIL_ON_GET = False
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[TLS-RPT] "
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SITE_URL.startswith("https://") else "http"
+ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+ACCOUNT_SIGNUP_FORM_CLASS = "accounts.forms.SignupForm"
+ACCOUNT_REAUTHENTICATION_TIMEOUT = env.int("ACCOUNT_REAUTHENTICATION_TIMEOUT", default=300)
+# Counted in the shared cache (Redis when REDIS_URL is set): 10 failed logins a minute
+# from one address, then refused.
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": "10/m/ip,5/5m/key",
+    "signup": "20/m/ip",
+    "reset_password": "20/m/ip,5/m/key",
+    "reset_password_from_key": "20/m/ip",
+    "confirm_email": "1/3m/key",
+}
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="TLS-RPT")
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "home"
+INVITATION_MAX_AGE = timedelta(days=env.int("INVITATION_MAX_AGE_DAYS", default=7))
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -128,6 +172,9 @@ DNS_NAMESERVERS = env.list("DNS_NAMESERVERS", default=[])  # empty: the system's
 DNS_PORT = env.int("DNS_PORT", default=53)
 DNS_TIMEOUT = env.float("DNS_TIMEOUT", default=5.0)
 
+# Pending domains' ownership records are looked up again this often (minutes).
+DOMAIN_VERIFY_INTERVAL_MINUTES = env.int("DOMAIN_VERIFY_INTERVAL_MINUTES", default=15)
+
 # Report ingestion limits (reports.tlsrpt.Limits).
 TLSRPT_MAX_MESSAGE_BYTES = env.int("TLSRPT_MAX_MESSAGE_BYTES", default=25 * 1024 * 1024)
 TLSRPT_MAX_DECOMPRESSED_BYTES = env.int("TLSRPT_MAX_DECOMPRESSED_BYTES", default=50 * 1024 * 1024)
@@ -170,7 +217,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240)
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_ROUTES = {"reports.tasks.*": {"queue": "ingest"}}
+CELERY_TASK_ROUTES = {"reports.tasks.*": {"queue": "ingest"}, "domains.tasks.*": {"queue": "dns"}}
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
@@ -183,6 +230,12 @@ CELERY_BEAT_SCHEDULE = {
     "requeue-stale-inbound": {
         "task": "reports.tasks.requeue_stale_inbound",
         "schedule": 600.0,
+    },
+    # Domains waiting for their ownership record are checked again, so a tenant who
+    # published it and walked away finds the domain verified.
+    "check-pending-domains": {
+        "task": "domains.tasks.check_pending_domains",
+        "schedule": 60.0 * DOMAIN_VERIFY_INTERVAL_MINUTES,
     },
 }
 

@@ -1,8 +1,20 @@
-"""Top-level URL routes."""
+"""Top-level URL routes.
 
+Everything of a tenant lives under ``/t/<slug>/``: the views there are wrapped by
+``accounts.tenancy.tenant_view``, which checks membership and enters the tenant's scope.
+"""
+
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
-from django.urls import path
+from django.urls import include, path
+
+from accounts import urls as accounts_urls
+from accounts import views as accounts_views
+from domains import urls as domains_urls
+
+# The admin logs in through allauth: same rate limits, verified email and two factors.
+admin.site.login = secure_admin_login(admin.site.login)
 
 
 def healthz(request: HttpRequest) -> HttpResponse:
@@ -10,7 +22,13 @@ def healthz(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok", content_type="text/plain")
 
 
+tenant_patterns = accounts_urls.tenant_patterns + domains_urls.tenant_patterns
+
 urlpatterns = [
+    path("", accounts_views.home, name="home"),
     path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("", include(accounts_urls.urlpatterns)),
+    path("t/<slug:slug>/", include(tenant_patterns)),
     path("healthz", healthz, name="healthz"),
 ]

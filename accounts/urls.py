@@ -1,0 +1,23 @@
+"""Tenant pages under /t/<slug>/ (members, settings, audit), and invitation links."""
+
+from django.urls import path
+
+from accounts import views
+
+tenant_patterns = [
+    path("", views.tenant_home, name="tenant_home"),
+    path("members/", views.members, name="members"),
+    path("members/<int:pk>/role", views.member_role, name="member_role"),
+    path("members/<int:pk>/remove", views.member_remove, name="member_remove"),
+    path("members/<int:pk>/transfer", views.member_transfer, name="member_transfer"),
+    path("invitations/<int:pk>/withdraw", views.invitation_withdraw, name="invitation_withdraw"),
+    path("leave", views.tenant_leave, name="tenant_leave"),
+    path("settings/", views.tenant_settings, name="tenant_settings"),
+    path("delete", views.tenant_delete_view, name="tenant_delete"),
+    path("audit/", views.audit_log, name="audit_log"),
+]
+
+urlpatterns = [
+    path("t/new/", views.tenant_new, name="tenant_new"),
+    path("invite/<str:token>/", views.invitation_accept_view, name="invitation_accept"),
+]

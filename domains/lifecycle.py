@@ -1,0 +1,50 @@
+"""Adding and removing a tenant's domains."""
+
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
+from django.http import HttpRequest
+
+from accounts.audit import audit_record
+from accounts.models import Tenant, User
+from domains.models import Domain
+from domains.names import DomainNameError, domain_name_validate
+
+
+def domain_add(
+    *, tenant: Tenant, name: str, actor: User | None, request: HttpRequest | None = None
+) -> Domain:
+    """Add ``name`` (validated and normalised) to ``tenant``; DomainNameError if it cannot."""
+    name = domain_name_validate(name)
+    try:
+        with transaction.atomic():
+            domain = Domain.objects.create(tenant=tenant, name=name)
+            audit_record(
+                tenant=tenant, actor=actor, action="domain.added",
+                summary=f"Added {name}", request=request,
+            )  # fmt: skip
+    except IntegrityError:
+        raise DomainNameError(f"{name} is already one of this tenant's domains.") from None
+    return domain
+
+
+def domain_remove(*, domain: Domain, actor: User | None, request: HttpRequest | None = None) -> int:
+    """Delete the domain, its rollups, and the reports that were about it alone.
+
+    A report that also covered another of the tenant's domains stays, without this
+    domain's policies. Returns how many reports were deleted.
+    """
+    from reports.models import PolicyResult, Report
+
+    with transaction.atomic():
+        about_other = PolicyResult.objects.filter(
+            report=OuterRef("pk"), domain__isnull=False
+        ).exclude(domain=domain)
+        reports = Report.objects.filter(policies__domain=domain).exclude(Exists(about_other))
+        deleted = reports.distinct().count()
+        Report.objects.filter(pk__in=reports.values("pk")).delete()
+        audit_record(
+            tenant=domain.tenant, actor=actor, action="domain.removed",
+            summary=f"Removed {domain.name} and {deleted} of its reports", request=request,
+        )  # fmt: skip
+        domain.delete()
+    return deleted

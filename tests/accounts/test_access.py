@@ -1,0 +1,164 @@
+"""Who may open what under /t/<slug>/: every tenant route, every role, and outsiders.
+
+``ROUTES`` is the specification: each route and method with the least role that may use
+it. The first test fails when a route exists under /t/<slug>/ without an entry here, so
+no view can be added without its access being tested.
+"""
+
+from dataclasses import dataclass
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, reverse
+from django_scopes import scopes_disabled
+
+from accounts.models import Invitation, Membership, Role, Tenant
+from domains.models import Domain
+from tests.factories import make_domain, make_member, make_tenant, owner_of
+from tests.web import login
+from tlsrpt_saas.urls import tenant_patterns
+
+pytestmark = pytest.mark.django_db
+
+
+@dataclass
+class Objects:
+    tenant: Tenant
+    domain: Domain
+    target: Membership
+    invitation: Invitation
+
+
+def objects(slug: str) -> Objects:
+    tenant = make_tenant(slug)
+    with scopes_disabled():
+        invitation = Invitation.objects.create(tenant=tenant, email=f"new@{slug}.test")
+    return Objects(
+        tenant=tenant,
+        domain=make_domain(tenant, f"{slug}.example", verified=False),
+        target=make_member(tenant, Role.MEMBER, email=f"target@{slug}.test"),
+        invitation=invitation,
+    )
+
+
+def _pk(attr: str):
+    return lambda o: {"pk": getattr(o, attr).pk}
+
+
+# (url name, method): (least role, URL kwargs beyond the slug, POST data)
+ROUTES = {
+    ("tenant_home", "get"): (Role.VIEWER, None, None),
+    ("members", "get"): (Role.VIEWER, None, None),
+    ("members", "post"): (Role.ADMIN, None, {"email": "x@new.test", "role": "member"}),
+    ("member_role", "post"): (Role.ADMIN, _pk("target"), {"role": "viewer"}),
+    ("member_remove", "post"): (Role.ADMIN, _pk("target"), {}),
+    ("member_transfer", "post"): (Role.OWNER, _pk("target"), {}),
+    ("invitation_withdraw", "post"): (Role.ADMIN, _pk("invitation"), {}),
+    ("tenant_leave", "post"): (Role.VIEWER, None, {}),
+    ("tenant_settings", "get"): (Role.ADMIN, None, None),
+    ("tenant_settings", "post"): (
+        Role.ADMIN, None,
+        {"name": "Renamed", "time_zone": "UTC", "weekly_digest": "on", "digest_weekday": 0},
+    ),
+    ("tenant_delete", "get"): (Role.OWNER, None, None),
+    ("tenant_delete", "post"): (Role.OWNER, None, {"confirm": "a"}),
+    ("audit_log", "get"): (Role.ADMIN, None, None),
+    ("domain_list", "get"): (Role.VIEWER, None, None),
+    ("domain_list", "post"): (Role.ADMIN, None, {"name": "added.example.org"}),
+    ("domain_detail", "get"): (Role.VIEWER, _pk("domain"), None),
+    ("domain_check", "post"): (Role.MEMBER, _pk("domain"), {}),
+    ("domain_delete", "get"): (Role.ADMIN, _pk("domain"), None),
+    ("domain_delete", "post"): (Role.ADMIN, _pk("domain"), {}),
+}  # fmt: skip
+ROLES = [Role.VIEWER, Role.MEMBER, Role.ADMIN, Role.OWNER]
+
+
+def url(name: str, o: Objects, kwargs_of) -> str:
+    return reverse(name, kwargs={"slug": o.tenant.slug, **(kwargs_of(o) if kwargs_of else {})})
+
+
+def request(client: Client, method: str, path: str, data: dict | None):
+    return client.get(path) if method == "get" else client.post(path, data or {})
+
+
+def test_every_tenant_route_is_in_the_access_table() -> None:
+    names = {p.name for p in tenant_patterns if isinstance(p, URLPattern)}
+    assert names == {name for name, _ in ROUTES}
+    for pattern in tenant_patterns:
+        assert hasattr(pattern.callback, "tenant_role"), f"{pattern.name} is not a tenant_view"
+
+
+@pytest.mark.parametrize(("name", "method"), list(ROUTES))
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_is_allowed_or_refused(
+    client: Client, name: str, method: str, role: Role
+) -> None:
+    least, kwargs_of, data = ROUTES[name, method]
+    o = objects("a")
+    user = owner_of(o.tenant) if role == Role.OWNER else make_member(o.tenant, role).user
+    login(client, user)
+
+    response = request(client, method, url(name, o, kwargs_of), data)
+
+    if role.rank >= least.rank:
+        assert response.status_code in (200, 302), response.content[:300]
+    else:
+        assert response.status_code == 403
+
+
+@pytest.mark.parametrize(("name", "method"), list(ROUTES))
+def test_an_outsider_gets_404_and_changes_nothing(client: Client, name: str, method: str) -> None:
+    _, kwargs_of, data = ROUTES[name, method]
+    a, b = objects("a"), objects("b")
+    login(client, owner_of(b.tenant))
+    before = _fingerprint(a.tenant)
+
+    response = request(client, method, url(name, a, kwargs_of), data)
+
+    assert response.status_code == 404
+    assert _fingerprint(a.tenant) == before
+
+
+@pytest.mark.parametrize(
+    ("name", "method"), [k for k, (_, kwargs_of, _) in ROUTES.items() if kwargs_of]
+)
+def test_another_tenants_object_under_my_slug_is_404(
+    client: Client, name: str, method: str
+) -> None:
+    _, kwargs_of, data = ROUTES[name, method]
+    a, b = objects("a"), objects("b")
+    login(client, owner_of(a.tenant))
+    before = _fingerprint(b.tenant)
+    path = reverse(name, kwargs={"slug": a.tenant.slug, **kwargs_of(b)})
+
+    response = request(client, method, path, data)
+
+    assert response.status_code == 404
+    assert _fingerprint(b.tenant) == before
+
+
+def test_a_tenant_that_does_not_exist_is_404_like_anothers(client: Client) -> None:
+    b = objects("b")
+    login(client, owner_of(b.tenant))
+    assert client.get("/t/no-such-tenant/").status_code == 404
+    assert client.get("/t/a/").status_code == 404
+
+
+def test_anonymous_people_are_sent_to_log_in(client: Client) -> None:
+    o = objects("a")
+    response = client.get(reverse("domain_list", kwargs={"slug": o.tenant.slug}))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("account_login"))
+
+
+def _fingerprint(tenant: Tenant) -> tuple:
+    with scopes_disabled():
+        tenant = Tenant.objects.filter(pk=tenant.pk).first()
+        if tenant is None:
+            return ("deleted",)
+        return (
+            tenant.name,
+            sorted(Membership.objects.filter(tenant=tenant).values_list("user__email", "role")),
+            sorted(Domain.objects.filter(tenant=tenant).values_list("name", "verified_at")),
+            sorted(Invitation.objects.filter(tenant=tenant).values_list("email", flat=True)),
+        )
