@@ -36,6 +36,9 @@ def home(request: HttpRequest) -> HttpResponse:
     """The site's root: a person's first tenant, or the welcome page."""
     if not request.user.is_authenticated:
         return render(request, "home.html")
+    token = request.session.get(SESSION_KEY)
+    if token:  # followed an invitation link, then signed up or logged in
+        return redirect("invitation_accept", token=token)
     membership = Membership.objects.filter(user=request.user).select_related("tenant").first()
     if membership is None:
         return redirect("tenant_new")

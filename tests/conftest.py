@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
@@ -80,6 +81,19 @@ def dns_zone() -> Iterator[tuple[ZoneResolver, int]]:
 
 
 @pytest.fixture(autouse=True)
+def _cache_of_its_own(settings) -> None:
+    """Each test's keys in the real Redis cache under a prefix of its own.
+
+    Rate limits count there; a test must not inherit another's (or a previous run's)
+    counts.
+    """
+    settings.CACHES = {
+        name: {**config, "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}
+        for name, config in settings.CACHES.items()
+    }
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings) -> None:
     """PBKDF2's deliberate slowness is for attackers; the suite creates many people."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -111,7 +125,7 @@ def celery_worker(transactional_db: None, broker_url: str) -> Iterator[object]:
     """A real Celery worker in this process, consuming the ingest queue from Redis."""
     with start_worker(
         celery_app,
-        queues=["ingest", "default"],
+        queues=["ingest", "dns", "default"],
         pool="solo",
         perform_ping_check=False,
         shutdown_timeout=30,
