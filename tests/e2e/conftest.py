@@ -1,0 +1,59 @@
+"""Headless Chromium (Debian's, never a downloaded one) driven by Playwright.
+
+``make test`` installs Chromium with apt when it can (bin/testenv); without it these
+tests skip with the reason, and under CI a skip fails the run.
+"""
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "test-artifacts" / "screenshots"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-gpu",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    path = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+    if not os.access(path, os.X_OK):
+        pytest.skip(f"Chromium not found at {path}: install Debian's chromium (make test does)")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop on this thread while it runs; the test's
+    # own ORM calls are still synchronous and one at a time. Only for this test.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def live(live_server: object) -> Iterator[str]:
+    """The live server's base URL; its database session is ended after the test."""
+    from tests.conftest import _end_other_sessions
+
+    yield live_server.url
+    _end_other_sessions()
+
+
+@pytest.fixture
+def screenshot() -> object:
+    """Save a full-page PNG of ``page`` as a test artifact under var/test-artifacts/."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+
+    def take(page: object, name: str) -> Path:
+        path = ARTIFACTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take
