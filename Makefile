@@ -45,8 +45,9 @@ run: install
 	@site="$${SITE_URL:-http://127.0.0.1:8000}"; \
 	case "$${DEBUG,,}" in true|on|ok|y|yes|1) m="DEBUG=$$DEBUG $(PY) manage.py";; *) m="$(PY) manage.py";; esac; \
 	echo; \
-	echo "==> Open $$site  (web, worker and beat below; Ctrl-C stops them all)"; \
-	echo "    In another terminal, create an account and its tenant, then feed it a report:"; \
+	echo "==> Open $$site/accounts/signup/ and sign up (web, worker and beat below; Ctrl-C stops them all)."; \
+	echo "    The verification email is printed below: open its link to confirm your address."; \
+	echo "    Or from another terminal: create a tenant, add a domain, feed it a report:"; \
 	echo "      $$m createtenant SLUG --owner you@example.com"; \
 	echo "      $$m adddomain SLUG example.com --verified"; \
 	echo "      $$m ingest --tenant SLUG path/to/report.eml"; \
