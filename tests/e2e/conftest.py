@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.db import connections
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "test-artifacts" / "screenshots"
 CHROMIUM_ARGS = [
@@ -35,15 +36,26 @@ def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
         browser = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+        # While Playwright runs, Django keys its connections to Playwright's context:
+        # the test's own connection must be closed here, or it outlives the test.
+        connections.close_all()
 
 
 @pytest.fixture
 def live(live_server: object) -> Iterator[str]:
-    """The live server's base URL; its database session is ended after the test."""
-    from tests.conftest import _end_other_sessions
+    """The live server's base URL, its request threads closing their connections.
 
+    The server handles each request on a thread of its own; with a connection age, the
+    connections of finished threads would stay open and keep the test database from
+    being dropped.
+    """
+    from django.db import connections
+
+    config = connections.settings["default"]
+    age = config["CONN_MAX_AGE"]
+    config["CONN_MAX_AGE"] = 0
     yield live_server.url
-    _end_other_sessions()
+    config["CONN_MAX_AGE"] = age
 
 
 @pytest.fixture
