@@ -45,6 +45,8 @@ class InboundMessage(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     received_at = models.DateTimeField(default=timezone.now)
     processed_at = models.DateTimeField(null=True, blank=True)
+    # Set when queueing failed (broker down): the sweep queues it once the broker is back.
+    queue_failed_at = models.DateTimeField(null=True, blank=True)
 
     objects = ScopedManager(tenant="tenant")
 

@@ -50,3 +50,19 @@ def requeue_stale_inbound(older_than_minutes: int = 30) -> int:
     if ids:
         logger.info("Requeued %d stale inbound messages", len(ids))
     return len(ids)
+
+
+@shared_task
+def queue_unqueued_inbound() -> int:
+    """Queue the messages whose queueing failed while the broker was down."""
+    with scopes_disabled():
+        ids = list(
+            InboundMessage.objects.filter(
+                status=Status.RECEIVED, queue_failed_at__isnull=False
+            ).values_list("pk", flat=True)[:1000]
+        )
+    for message_id in ids:
+        process_inbound.delay(message_id)
+        with scopes_disabled():
+            InboundMessage.objects.filter(pk=message_id).update(queue_failed_at=None)
+    return len(ids)

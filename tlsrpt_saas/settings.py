@@ -175,6 +175,16 @@ DNS_TIMEOUT = env.float("DNS_TIMEOUT", default=5.0)
 # Pending domains' ownership records are looked up again this often (minutes).
 DOMAIN_VERIFY_INTERVAL_MINUTES = env.int("DOMAIN_VERIFY_INTERVAL_MINUTES", default=15)
 
+# The SMTP door (manage.py inbound_smtp): where it listens, LMTP behind a mail server,
+# STARTTLS with this certificate and key (PEM files) when set.
+INBOUND_SMTP_HOST = env.str("INBOUND_SMTP_HOST", default="127.0.0.1")
+INBOUND_SMTP_PORT = env.int("INBOUND_SMTP_PORT", default=2525)
+INBOUND_SMTP_LMTP = env.bool("INBOUND_SMTP_LMTP", default=False)
+INBOUND_SMTP_TLS_CERT = env.str("INBOUND_SMTP_TLS_CERT", default="")
+INBOUND_SMTP_TLS_KEY = env.str("INBOUND_SMTP_TLS_KEY", default="")
+# The HTTPS door: reports a tenant's URL accepts per minute.
+TLSRPT_HTTPS_RATE_PER_MINUTE = env.int("TLSRPT_HTTPS_RATE_PER_MINUTE", default=600)
+
 # Report ingestion limits (reports.tlsrpt.Limits).
 TLSRPT_MAX_MESSAGE_BYTES = env.int("TLSRPT_MAX_MESSAGE_BYTES", default=25 * 1024 * 1024)
 TLSRPT_MAX_DECOMPRESSED_BYTES = env.int("TLSRPT_MAX_DECOMPRESSED_BYTES", default=50 * 1024 * 1024)
@@ -230,6 +240,11 @@ CELERY_BEAT_SCHEDULE = {
     "requeue-stale-inbound": {
         "task": "reports.tasks.requeue_stale_inbound",
         "schedule": 600.0,
+    },
+    # Messages stored while the broker was down: queued as soon as it is back.
+    "queue-unqueued-inbound": {
+        "task": "reports.tasks.queue_unqueued_inbound",
+        "schedule": 60.0,
     },
     # Domains waiting for their ownership record are checked again, so a tenant who
     # published it and walked away finds the domain verified.

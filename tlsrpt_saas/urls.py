@@ -12,6 +12,7 @@ from django.urls import include, path
 from accounts import urls as accounts_urls
 from accounts import views as accounts_views
 from domains import urls as domains_urls
+from reports import urls as reports_urls
 
 # The admin logs in through allauth: same rate limits, verified email and two factors.
 admin.site.login = secure_admin_login(admin.site.login)
@@ -22,13 +23,16 @@ def healthz(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok", content_type="text/plain")
 
 
-tenant_patterns = accounts_urls.tenant_patterns + domains_urls.tenant_patterns
+tenant_patterns = (
+    accounts_urls.tenant_patterns + domains_urls.tenant_patterns + reports_urls.tenant_patterns
+)
 
 urlpatterns = [
     path("", accounts_views.home, name="home"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("", include(accounts_urls.urlpatterns)),
+    path("", include(reports_urls.urlpatterns)),
     path("t/<slug:slug>/", include(tenant_patterns)),
     path("healthz", healthz, name="healthz"),
 ]

@@ -1,11 +1,16 @@
 """Storing what arrives: every door calls this before it acknowledges the sender."""
 
 import hashlib
+import logging
 
 from django.db import transaction
+from django.utils import timezone
+from django_scopes import scopes_disabled
 
 from accounts.models import Tenant
 from reports.models import Channel, InboundMessage
+
+logger = logging.getLogger(__name__)
 
 
 def inbound_store(
@@ -27,6 +32,16 @@ def inbound_store(
 
 
 def inbound_queue(*, message_id: int) -> None:
+    """Queue processing; if the broker is down, mark the message for the sweep instead.
+
+    The message is already committed, so the sender has been (or will be) told it is
+    safe: a broker outage must neither lose it nor turn into an error for the sender.
+    """
     from reports.tasks import process_inbound
 
-    process_inbound.delay(message_id)
+    try:
+        process_inbound.delay(message_id)
+    except Exception:  # kombu's errors differ by transport; all mean "not queued"
+        logger.warning("Could not queue inbound message %s; the sweep will", message_id)
+        with scopes_disabled():
+            InboundMessage.objects.filter(pk=message_id).update(queue_failed_at=timezone.now())

@@ -10,3 +10,17 @@ document.addEventListener("click", (event) => {
     setTimeout(() => { button.textContent = label; }, 1500);
   });
 });
+
+// Drop files on #drop-zone: they go into its file input, as if chosen.
+document.addEventListener("DOMContentLoaded", () => {
+  const zone = document.getElementById("drop-zone");
+  const input = zone && zone.querySelector("input[type=file]");
+  if (!input) return;
+  zone.addEventListener("dragover", (event) => { event.preventDefault(); zone.classList.add("bg-body-secondary"); });
+  zone.addEventListener("dragleave", () => zone.classList.remove("bg-body-secondary"));
+  zone.addEventListener("drop", (event) => {
+    event.preventDefault();
+    zone.classList.remove("bg-body-secondary");
+    input.files = event.dataTransfer.files;
+  });
+});

@@ -8,12 +8,16 @@ no view can be added without its access being tested.
 from dataclasses import dataclass
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.http import HttpResponse
 from django.test import Client
 from django.urls import URLPattern, reverse
 from django_scopes import scopes_disabled
 
 from accounts.models import Invitation, Membership, Role, Tenant
 from domains.models import Domain
+from reports.inbound.store import inbound_store
+from reports.models import Channel, InboundMessage
 from tests.factories import make_domain, make_member, make_tenant, owner_of
 from tests.web import login
 from tlsrpt_saas.urls import tenant_patterns
@@ -27,6 +31,7 @@ class Objects:
     domain: Domain
     target: Membership
     invitation: Invitation
+    message: InboundMessage
 
 
 def objects(slug: str) -> Objects:
@@ -38,6 +43,9 @@ def objects(slug: str) -> Objects:
         domain=make_domain(tenant, f"{slug}.example", verified=False),
         target=make_member(tenant, Role.MEMBER, email=f"target@{slug}.test"),
         invitation=invitation,
+        message=inbound_store(
+            tenant=tenant, channel=Channel.UPLOAD, raw=b"not a report", queue=False
+        ),
     )
 
 
@@ -69,6 +77,10 @@ ROUTES = {
     ("domain_check", "post"): (Role.MEMBER, _pk("domain"), {}),
     ("domain_delete", "get"): (Role.ADMIN, _pk("domain"), None),
     ("domain_delete", "post"): (Role.ADMIN, _pk("domain"), {}),
+    ("upload", "get"): (Role.MEMBER, None, None),
+    ("upload", "post"): (Role.MEMBER, None, lambda: {"files": _report_file()}),
+    ("inbound_log", "get"): (Role.VIEWER, None, None),
+    ("inbound_reprocess", "post"): (Role.MEMBER, _pk("message"), {}),
 }  # fmt: skip
 ROLES = [Role.VIEWER, Role.MEMBER, Role.ADMIN, Role.OWNER]
 
@@ -77,8 +89,14 @@ def url(name: str, o: Objects, kwargs_of) -> str:
     return reverse(name, kwargs={"slug": o.tenant.slug, **(kwargs_of(o) if kwargs_of else {})})
 
 
-def request(client: Client, method: str, path: str, data: dict | None):
-    return client.get(path) if method == "get" else client.post(path, data or {})
+def request(client: Client, method: str, path: str, data: object) -> HttpResponse:
+    if method == "get":
+        return client.get(path)
+    return client.post(path, (data() if callable(data) else data) or {})
+
+
+def _report_file() -> SimpleUploadedFile:
+    return SimpleUploadedFile("report.json", b"{}", content_type="application/json")
 
 
 def test_every_tenant_route_is_in_the_access_table() -> None:
@@ -161,4 +179,5 @@ def _fingerprint(tenant: Tenant) -> tuple:
             sorted(Membership.objects.filter(tenant=tenant).values_list("user__email", "role")),
             sorted(Domain.objects.filter(tenant=tenant).values_list("name", "verified_at")),
             sorted(Invitation.objects.filter(tenant=tenant).values_list("email", flat=True)),
+            sorted(InboundMessage.objects.filter(tenant=tenant).values_list("pk", "status")),
         )

@@ -1,0 +1,96 @@
+"""The HTTPS door of RFC 8460 section 5.4: ``POST /tlsrpt/<token>``.
+
+No session, no CSRF token: a sender's MTA posts the report as
+``application/tlsrpt+gzip`` or ``application/tlsrpt+json`` (plain ``application/json``
+and ``application/gzip`` are taken too; what the body really is, the parser sniffs).
+The body is read in bounded chunks, so an oversized one is refused with 413 without
+being held in memory. 201 once stored and committed; 503 with Retry-After when the
+database cannot be reached, so the sender tries again.
+"""
+
+import logging
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import DatabaseError
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from reports.inbound.addresses import tenant_for_token
+from reports.inbound.store import inbound_store
+from reports.models import Channel
+
+logger = logging.getLogger(__name__)
+
+ACCEPTED_TYPES = {
+    "application/tlsrpt+gzip",
+    "application/tlsrpt+json",
+    "application/gzip",
+    "application/json",
+}
+_CHUNK = 64 * 1024
+
+
+def _error(status: int, code: str, message: str, **headers: str) -> JsonResponse:
+    response = JsonResponse({"error": {"code": code, "message": message}}, status=status)
+    for name, value in headers.items():
+        response[name.replace("_", "-")] = value
+    return response
+
+
+def _over_rate(tenant_id: int) -> int | None:
+    """Seconds to wait when this tenant's URL took its share of posts this minute."""
+    window = int(time.time() // 60)
+    key = f"tlsrpt-post:{tenant_id}:{window}"
+    cache.add(key, 0, timeout=120)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        count = 1
+    if count > settings.TLSRPT_HTTPS_RATE_PER_MINUTE:
+        return 60 - int(time.time()) % 60
+    return None
+
+
+def _read_limited(request: HttpRequest, limit: int) -> bytes | None:
+    """The body, or None as soon as it passes ``limit`` bytes."""
+    length = request.META.get("CONTENT_LENGTH")
+    if length and length.isdigit() and int(length) > limit:
+        return None
+    chunks, total = [], 0
+    while chunk := request.read(_CHUNK):
+        total += len(chunk)
+        if total > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@csrf_exempt
+def tlsrpt_post(request: HttpRequest, token: str) -> JsonResponse:
+    if request.method != "POST":
+        return _error(405, "method_not_allowed", "POST the report here.", Allow="POST")
+    tenant = tenant_for_token(token)
+    if tenant is None:
+        return _error(404, "unknown_token", "No tenant has this report URL.")
+    content_type = request.content_type.lower()
+    if content_type not in ACCEPTED_TYPES:
+        return _error(
+            415, "unsupported_media_type",
+            "Send application/tlsrpt+gzip or application/tlsrpt+json (RFC 8460 5.4).",
+        )  # fmt: skip
+    wait = _over_rate(tenant.pk)
+    if wait is not None:
+        return _error(429, "rate_limited", "Too many reports this minute.", Retry_After=str(wait))
+    body = _read_limited(request, settings.TLSRPT_MAX_MESSAGE_BYTES)
+    if body is None:
+        return _error(413, "too_large", f"Reports up to {settings.TLSRPT_MAX_MESSAGE_BYTES} bytes.")
+    if not body:
+        return _error(400, "empty", "The request has no body.")
+    try:
+        message = inbound_store(tenant=tenant, channel=Channel.HTTPS, raw=body)
+    except DatabaseError:
+        logger.exception("Database unavailable for an HTTPS report")
+        return _error(503, "unavailable", "Try again later.", Retry_After="60")
+    return JsonResponse({"id": message.pk, "status": message.status}, status=201)

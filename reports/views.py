@@ -1,0 +1,102 @@
+"""Pages of the reports app: upload files, and the ingest log with reprocessing."""
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts.models import Role
+from accounts.tenancy import tenant_view
+from reports.inbound.store import inbound_store
+from reports.ingest import message_reprocess
+from reports.models import Channel, InboundMessage, Status
+
+UPLOAD_SUFFIXES = (".json", ".json.gz", ".gz", ".eml", ".zip")
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one field (Django's documented recipe)."""
+
+    def clean(self, data: object, initial: object = None) -> list:
+        one = super().clean
+        return [one(f, initial) for f in data] if isinstance(data, list | tuple) else [one(data)]
+
+
+class UploadForm(forms.Form):
+    files = MultipleFileField(
+        label="Report files",
+        widget=MultipleFileInput(attrs={"accept": ",".join(UPLOAD_SUFFIXES)}),
+        help_text="TLS reports as .json, .json.gz, .zip, or whole emails as .eml.",
+    )
+
+    def clean_files(self) -> list:
+        files = self.cleaned_data["files"]
+        limit = settings.TLSRPT_MAX_MESSAGE_BYTES
+        for f in files:
+            if not f.name.lower().endswith(UPLOAD_SUFFIXES):
+                raise forms.ValidationError(f"{f.name}: not a .json, .json.gz, .zip or .eml file.")
+            if f.size > limit:
+                raise forms.ValidationError(f"{f.name}: larger than {limit} bytes.")
+        return files
+
+
+@tenant_view(Role.MEMBER)
+def upload(request: HttpRequest) -> HttpResponse:
+    form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        ids = [
+            inbound_store(
+                tenant=request.tenant, channel=Channel.UPLOAD, raw=f.read(), filename=f.name
+            ).pk
+            for f in form.cleaned_data["files"]
+        ]
+        query = ",".join(map(str, ids))
+        return redirect(f"{request.path}?ids={query}")
+    ids = [int(i) for i in request.GET.get("ids", "").split(",") if i.isdigit()][:100]
+    uploaded = _with_counts(InboundMessage.objects.filter(pk__in=ids).order_by("pk"))
+    context = {"form": form, "uploaded": uploaded, "waiting": _waiting(uploaded)}
+    template = "reports/_uploaded.html" if request.htmx else "reports/upload.html"
+    return render(request, template, context)
+
+
+@tenant_view(Role.VIEWER)
+def inbound_log(request: HttpRequest) -> HttpResponse:
+    rows = InboundMessage.objects.defer("raw").order_by("-received_at", "-pk")
+    status = request.GET.get("status", "")
+    if status in Status.values:
+        rows = rows.filter(status=status)
+    page = Paginator(_with_counts(rows), 50).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "status": status,
+        "statuses": Status.choices,
+        "can_reprocess": request.membership.has_role(Role.MEMBER),
+    }
+    return render(request, "reports/inbound_log.html", context)
+
+
+@tenant_view(Role.MEMBER)
+@require_POST
+def inbound_reprocess(request: HttpRequest, pk: int) -> HttpResponse:
+    message = get_object_or_404(InboundMessage.objects.defer("raw"), pk=pk)
+    if message_reprocess(message=message):
+        messages.success(request, f"Message {message.pk} is queued again.")
+    else:
+        messages.error(request, "Only failed or unattributed messages can be reprocessed.")
+    return redirect("inbound_log", slug=request.tenant.slug)
+
+
+def _with_counts(rows):
+    return rows.defer("raw").annotate(report_count=Count("reports"))
+
+
+def _waiting(rows) -> bool:
+    return any(r.status == Status.RECEIVED for r in rows)
