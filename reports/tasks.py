@@ -7,7 +7,7 @@ from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
-from django_scopes import scopes_disabled
+from django_scopes import scope, scopes_disabled
 
 from reports.ingest import Outcome, message_fail, message_run
 from reports.models import InboundMessage, Status
@@ -65,4 +65,35 @@ def queue_unqueued_inbound() -> int:
         process_inbound.delay(message_id)
         with scopes_disabled():
             InboundMessage.objects.filter(pk=message_id).update(queue_failed_at=None)
+    return len(ids)
+
+
+@shared_task(acks_late=True)
+def poll_mailbox(mailbox_id: int) -> str:
+    """Take the new messages of one IMAP mailbox (see reports.inbound.imap)."""
+    from reports.inbound.imap import mailbox_poll
+    from reports.models import MailboxSource
+
+    with scopes_disabled():
+        tenant_id = (
+            MailboxSource.objects.filter(pk=mailbox_id).values_list("tenant_id", flat=True).first()
+        )
+    if tenant_id is None:
+        return "missing"
+    with scope(tenant=tenant_id):
+        result = mailbox_poll(mailbox_id=mailbox_id)
+    if result is None:
+        return "busy"
+    return result.error or f"stored {result.stored}"
+
+
+@shared_task
+def poll_mailboxes() -> int:
+    """Queue a poll of every active mailbox."""
+    from reports.models import MailboxSource
+
+    with scopes_disabled():
+        ids = list(MailboxSource.objects.filter(active=True).values_list("pk", flat=True))
+    for mailbox_id in ids:
+        poll_mailbox.delay(mailbox_id)
     return len(ids)

@@ -2,13 +2,19 @@
 
 from django.urls import path
 
-from reports import views
+from reports import mailbox_views, views
 from reports.inbound.http import tlsrpt_post
 
 tenant_patterns = [
     path("upload/", views.upload, name="upload"),
     path("inbound/", views.inbound_log, name="inbound_log"),
     path("inbound/<int:pk>/reprocess", views.inbound_reprocess, name="inbound_reprocess"),
+    path("mailboxes/", mailbox_views.mailbox_list, name="mailbox_list"),
+    path("mailboxes/new", mailbox_views.mailbox_edit, name="mailbox_new"),
+    path("mailboxes/<int:pk>/", mailbox_views.mailbox_edit, name="mailbox_edit"),
+    path("mailboxes/<int:pk>/test", mailbox_views.mailbox_check, name="mailbox_test"),
+    path("mailboxes/<int:pk>/toggle", mailbox_views.mailbox_toggle, name="mailbox_toggle"),
+    path("mailboxes/<int:pk>/delete", mailbox_views.mailbox_delete, name="mailbox_delete"),
 ]
 
 urlpatterns = [

@@ -185,6 +185,12 @@ INBOUND_SMTP_TLS_KEY = env.str("INBOUND_SMTP_TLS_KEY", default="")
 # The HTTPS door: reports a tenant's URL accepts per minute.
 TLSRPT_HTTPS_RATE_PER_MINUTE = env.int("TLSRPT_HTTPS_RATE_PER_MINUTE", default=600)
 
+# IMAP mailboxes: how often each active one is polled (minutes); mailbox passwords are
+# encrypted with FIELD_ENCRYPTION_KEYS (Fernet keys, newest first; see reports/secrets.py).
+MAILBOX_POLL_INTERVAL_MINUTES = env.int("MAILBOX_POLL_INTERVAL_MINUTES", default=5)
+MAILBOX_TIMEOUT = env.float("MAILBOX_TIMEOUT", default=30.0)
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
+
 # Report ingestion limits (reports.tlsrpt.Limits).
 TLSRPT_MAX_MESSAGE_BYTES = env.int("TLSRPT_MAX_MESSAGE_BYTES", default=25 * 1024 * 1024)
 TLSRPT_MAX_DECOMPRESSED_BYTES = env.int("TLSRPT_MAX_DECOMPRESSED_BYTES", default=50 * 1024 * 1024)
@@ -207,13 +213,14 @@ if REDIS_URL:
     }
 else:
     # The no-configuration fallback: kombu's filesystem transport needs its folders.
-    for _folder in ("queue", "processed"):
+    for _folder in ("queue", "processed", "control"):
         (_BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_BROKER_DIR / "queue"),
         "data_folder_out": str(_BROKER_DIR / "queue"),
         "processed_folder": str(_BROKER_DIR / "processed"),
+        "control_folder": str(_BROKER_DIR / "control"),
         "store_processed": False,
     }
 CELERY_RESULT_BACKEND = None
@@ -245,6 +252,11 @@ CELERY_BEAT_SCHEDULE = {
     "queue-unqueued-inbound": {
         "task": "reports.tasks.queue_unqueued_inbound",
         "schedule": 60.0,
+    },
+    # Every active IMAP mailbox is polled (one task each, on the ingest queue).
+    "poll-mailboxes": {
+        "task": "reports.tasks.poll_mailboxes",
+        "schedule": 60.0 * MAILBOX_POLL_INTERVAL_MINUTES,
     },
     # Domains waiting for their ownership record are checked again, so a tenant who
     # published it and walked away finds the domain verified.

@@ -14,9 +14,18 @@ logger = logging.getLogger(__name__)
 
 
 def inbound_store(
-    *, tenant: Tenant, channel: Channel | str, raw: bytes, filename: str = "", queue: bool = True
+    *,
+    tenant: Tenant,
+    channel: Channel | str,
+    raw: bytes,
+    filename: str = "",
+    queue: bool = True,
+    **origin: object,
 ) -> InboundMessage:
-    """Store the raw bytes for ``tenant`` and queue processing once the row is committed."""
+    """Store the raw bytes for ``tenant`` and queue processing once the row is committed.
+
+    ``origin``: where an IMAP message came from (mailbox, imap_uidvalidity, imap_uid).
+    """
     with transaction.atomic():
         message = InboundMessage.objects.create(
             tenant=tenant,
@@ -25,6 +34,7 @@ def inbound_store(
             sha256=hashlib.sha256(raw).hexdigest(),
             size=len(raw),
             filename=filename[:255],
+            **origin,
         )
         if queue:
             transaction.on_commit(lambda: inbound_queue(message_id=message.pk))

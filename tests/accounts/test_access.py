@@ -17,7 +17,8 @@ from django_scopes import scopes_disabled
 from accounts.models import Invitation, Membership, Role, Tenant
 from domains.models import Domain
 from reports.inbound.store import inbound_store
-from reports.models import Channel, InboundMessage
+from reports.models import Channel, InboundMessage, MailboxSource
+from reports.secrets import secret_encrypt
 from tests.factories import make_domain, make_member, make_tenant, owner_of
 from tests.web import login
 from tlsrpt_saas.urls import tenant_patterns
@@ -32,6 +33,7 @@ class Objects:
     target: Membership
     invitation: Invitation
     message: InboundMessage
+    mailbox: MailboxSource
 
 
 def objects(slug: str) -> Objects:
@@ -45,6 +47,15 @@ def objects(slug: str) -> Objects:
         invitation=invitation,
         message=inbound_store(
             tenant=tenant, channel=Channel.UPLOAD, raw=b"not a report", queue=False
+        ),
+        mailbox=MailboxSource.objects.create(
+            tenant=tenant,
+            name="Box",
+            host="127.0.0.1",
+            port=1,
+            tls_mode="none",
+            username="u",
+            password_encrypted=secret_encrypt("p"),
         ),
     )
 
@@ -81,6 +92,20 @@ ROUTES = {
     ("upload", "post"): (Role.MEMBER, None, lambda: {"files": _report_file()}),
     ("inbound_log", "get"): (Role.VIEWER, None, None),
     ("inbound_reprocess", "post"): (Role.MEMBER, _pk("message"), {}),
+    ("mailbox_list", "get"): (Role.ADMIN, None, None),
+    ("mailbox_new", "get"): (Role.ADMIN, None, None),
+    ("mailbox_new", "post"): (Role.ADMIN, None, {
+        "name": "New", "host": "127.0.0.1", "port": 1, "tls_mode": "none", "username": "u",
+        "password": "p", "folder": "INBOX", "processed_folder": "",
+    }),
+    ("mailbox_edit", "get"): (Role.ADMIN, _pk("mailbox"), None),
+    ("mailbox_edit", "post"): (Role.ADMIN, _pk("mailbox"), {
+        "name": "Renamed", "host": "127.0.0.1", "port": 1, "tls_mode": "none", "username": "u",
+        "password": "", "folder": "INBOX", "processed_folder": "",
+    }),
+    ("mailbox_test", "post"): (Role.ADMIN, _pk("mailbox"), {}),
+    ("mailbox_toggle", "post"): (Role.ADMIN, _pk("mailbox"), {}),
+    ("mailbox_delete", "post"): (Role.ADMIN, _pk("mailbox"), {}),
 }  # fmt: skip
 ROLES = [Role.VIEWER, Role.MEMBER, Role.ADMIN, Role.OWNER]
 

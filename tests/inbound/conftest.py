@@ -1,8 +1,17 @@
 """Servers of the inbound doors, started for real on loopback."""
 
 import asyncio
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
 import threading
+import time
+import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -34,3 +43,113 @@ def smtp_server(transactional_db: None) -> Iterator[tuple[str, int]]:
     loop.call_soon_threadsafe(loop.stop)
     thread.join(10)
     _end_other_sessions()  # the door's worker threads keep their own connections
+
+
+DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
+_DOVECOT_CONF = """
+base_dir = {dir}/run
+state_dir = {dir}/state
+log_path = {dir}/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+default_internal_user = dovecot
+default_internal_group = dovecot
+default_login_user = dovenull
+first_valid_uid = 1
+mail_location = maildir:{dir}/mail/%u
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {dir}/users
+}}
+userdb {{
+  driver = static
+  args = uid=65534 gid=65534 home={dir}/mail/%u
+}}
+service imap-login {{
+  chroot =
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service anvil {{
+  chroot =
+}}
+namespace inbox {{
+  inbox = yes
+  separator = /
+}}
+"""
+
+
+ACCOUNTS = 200
+
+
+@dataclass
+class ImapServer:
+    """A real Dovecot on loopback; each test takes an account of its own."""
+
+    host: str
+    port: int
+    folder: Path
+    accounts: list[tuple[str, str]]
+
+    def account(self) -> tuple[str, str]:
+        # Made before the server started: Dovecot notices a changed users file by its
+        # modification time, to the second, so accounts added later may be missed.
+        return self.accounts.pop()
+
+    def client(self, user: str, password: str):
+        from imapclient import IMAPClient
+
+        client = IMAPClient(self.host, port=self.port, ssl=False, timeout=10)
+        client.login(user, password)
+        return client
+
+
+@pytest.fixture(scope="session")
+def dovecot() -> Iterator[ImapServer]:
+    """Debian's Dovecot with a temporary config and maildir on a free loopback port.
+
+    ``make test`` installs dovecot-imapd with apt when it can; without it these tests
+    skip with the reason (a skip fails CI).
+    """
+    if not os.access(DOVECOT, os.X_OK):
+        pytest.skip("Dovecot not found: install Debian's dovecot-imapd (make test does)")
+    if os.geteuid() != 0:
+        pytest.skip("The Dovecot fixture runs Dovecot as root (it drops to its own users)")
+    # Dovecot's own users read the config and users file: the whole path must be
+    # traversable, which pytest's private temporary folders are not.
+    folder = Path(tempfile.mkdtemp(prefix="tlsrpt-dovecot-"))
+    folder.chmod(0o755)
+    for sub in ("run", "state", "mail"):
+        (folder / sub).mkdir()
+    shutil.chown(folder / "mail", "nobody", "nogroup")
+    accounts = [(f"u{uuid.uuid4().hex[:12]}", uuid.uuid4().hex) for _ in range(ACCOUNTS)]
+    (folder / "users").write_text("".join(f"{u}:{{PLAIN}}{p}\n" for u, p in accounts))
+    (folder / "users").chmod(0o644)
+    port = _free_port()
+    config = folder / "dovecot.conf"
+    config.write_text(_DOVECOT_CONF.format(dir=folder, port=port))
+    subprocess.run([DOVECOT, "-c", str(config)], check=True)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.05)
+    yield ImapServer("127.0.0.1", port, folder, accounts)
+    subprocess.run([DOVECOT, "-c", str(config), "stop"], check=False)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -151,7 +151,9 @@ def test_generated_reports_with_quirks_agree(
 
     if fast is not None:
         assert fast == checked
-    if not quirks or set(quirks) <= {_pad, _upper_hosts, _mx_as_string, _prose_names}:
+    ordinary = not quirks or set(quirks) <= {_pad, _upper_hosts, _mx_as_string, _prose_names}
+    # Text that merely looks like an escaped NUL is left to the checking path on purpose.
+    if ordinary and b"\\u0000" not in raw:
         assert fast is not None, "a report every sender could send left the fast path"
 
 

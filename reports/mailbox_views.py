@@ -1,0 +1,82 @@
+"""Pages of a tenant's IMAP mailboxes (admins): list, add, change, test, pause, remove."""
+
+from django import forms
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts.models import Role
+from accounts.tenancy import tenant_view
+from reports.inbound.imap import mailbox_test
+from reports.mailboxes import mailbox_remove, mailbox_save, mailbox_set_active
+from reports.models import MailboxSource
+
+
+class MailboxForm(forms.ModelForm):
+    password = forms.CharField(
+        widget=forms.PasswordInput(render_value=False),
+        required=False,
+        help_text="Stored encrypted and never shown again. Leave empty to keep the current one.",
+    )
+
+    class Meta:
+        model = MailboxSource
+        fields = ["name", "host", "port", "tls_mode", "username", "folder", "processed_folder"]
+        labels = {"tls_mode": "Security", "processed_folder": "Move processed mail to"}
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is None:
+            self.fields["password"].required = True
+            self.fields["password"].help_text = "Stored encrypted and never shown again."
+
+
+@tenant_view(Role.ADMIN)
+def mailbox_list(request: HttpRequest) -> HttpResponse:
+    mailboxes = MailboxSource.objects.order_by("name")
+    return render(request, "reports/mailbox_list.html", {"mailboxes": mailboxes})
+
+
+@tenant_view(Role.ADMIN)
+def mailbox_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    mailbox = get_object_or_404(MailboxSource, pk=pk) if pk else None
+    form = MailboxForm(request.POST or None, instance=mailbox)
+    if request.method == "POST" and form.is_valid():
+        saved = mailbox_save(
+            tenant=request.tenant, actor=request.user, values=form.cleaned_data,
+            password=form.cleaned_data["password"], mailbox=mailbox, request=request,
+        )  # fmt: skip
+        messages.success(request, f"Saved {saved.name}. {mailbox_test(saved)}")
+        return redirect("mailbox_list", slug=request.tenant.slug)
+    return render(request, "reports/mailbox_edit.html", {"form": form, "mailbox": mailbox})
+
+
+@tenant_view(Role.ADMIN)
+@require_POST
+def mailbox_check(request: HttpRequest, pk: int) -> HttpResponse:
+    mailbox = get_object_or_404(MailboxSource, pk=pk)
+    outcome = mailbox_test(mailbox)
+    if request.htmx:
+        return HttpResponse(outcome)
+    messages.info(request, f"{mailbox.name}: {outcome}")
+    return redirect("mailbox_list", slug=request.tenant.slug)
+
+
+@tenant_view(Role.ADMIN)
+@require_POST
+def mailbox_toggle(request: HttpRequest, pk: int) -> HttpResponse:
+    mailbox = get_object_or_404(MailboxSource, pk=pk)
+    mailbox_set_active(
+        mailbox=mailbox, active=not mailbox.active, actor=request.user, request=request
+    )
+    return redirect("mailbox_list", slug=request.tenant.slug)
+
+
+@tenant_view(Role.ADMIN)
+@require_POST
+def mailbox_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    mailbox = get_object_or_404(MailboxSource, pk=pk)
+    mailbox_remove(mailbox=mailbox, actor=request.user, request=request)
+    messages.success(request, f"Removed {mailbox.name}.")
+    return redirect("mailbox_list", slug=request.tenant.slug)
