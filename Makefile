@@ -99,9 +99,11 @@ lint: install
 # Benchmarks use PostgreSQL and Redis on localhost (their own database and Redis db).
 bench: install
 	$(PY) bench/ingest.py
+	$(PY) bench/inbound.py
 
 bench-quick: install
 	$(PY) bench/ingest.py --quick
+	$(PY) bench/inbound.py --quick
 
 clean:
 	bash bin/testenv stop

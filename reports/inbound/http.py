@@ -13,11 +13,12 @@ import time
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import DatabaseError
+from django.db import DatabaseError, IntegrityError
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from reports.inbound.addresses import tenant_for_token
+from accounts.models import Tenant
+from reports.inbound.addresses import forget_token, tenant_id_for_token
 from reports.inbound.store import inbound_store
 from reports.models import Channel
 
@@ -43,11 +44,15 @@ def _over_rate(tenant_id: int) -> int | None:
     """Seconds to wait when this tenant's URL took its share of posts this minute."""
     window = int(time.time() // 60)
     key = f"tlsrpt-post:{tenant_id}:{window}"
-    cache.add(key, 0, timeout=120)
-    try:
+    if hasattr(cache, "_cache") and hasattr(cache._cache, "get_client"):  # Redis: one trip
+        full_key = cache.make_and_validate_key(key)
+        pipe = cache._cache.get_client(full_key, write=True).pipeline()
+        pipe.incr(full_key)
+        pipe.expire(full_key, 120)
+        count = pipe.execute()[0]
+    else:
+        cache.add(key, 0, timeout=120)
         count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        count = 1
     if count > settings.TLSRPT_HTTPS_RATE_PER_MINUTE:
         return 60 - int(time.time()) % 60
     return None
@@ -71,8 +76,8 @@ def _read_limited(request: HttpRequest, limit: int) -> bytes | None:
 def tlsrpt_post(request: HttpRequest, token: str) -> JsonResponse:
     if request.method != "POST":
         return _error(405, "method_not_allowed", "POST the report here.", Allow="POST")
-    tenant = tenant_for_token(token)
-    if tenant is None:
+    tenant_id = tenant_id_for_token(token)
+    if tenant_id is None:
         return _error(404, "unknown_token", "No tenant has this report URL.")
     content_type = request.content_type.lower()
     if content_type not in ACCEPTED_TYPES:
@@ -80,7 +85,7 @@ def tlsrpt_post(request: HttpRequest, token: str) -> JsonResponse:
             415, "unsupported_media_type",
             "Send application/tlsrpt+gzip or application/tlsrpt+json (RFC 8460 5.4).",
         )  # fmt: skip
-    wait = _over_rate(tenant.pk)
+    wait = _over_rate(tenant_id)
     if wait is not None:
         return _error(429, "rate_limited", "Too many reports this minute.", Retry_After=str(wait))
     body = _read_limited(request, settings.TLSRPT_MAX_MESSAGE_BYTES)
@@ -89,7 +94,10 @@ def tlsrpt_post(request: HttpRequest, token: str) -> JsonResponse:
     if not body:
         return _error(400, "empty", "The request has no body.")
     try:
-        message = inbound_store(tenant=tenant, channel=Channel.HTTPS, raw=body)
+        message = inbound_store(tenant=Tenant(pk=tenant_id), channel=Channel.HTTPS, raw=body)
+    except IntegrityError:  # the tenant was deleted a moment ago
+        forget_token(token)
+        return _error(404, "unknown_token", "No tenant has this report URL.")
     except DatabaseError:
         logger.exception("Database unavailable for an HTTPS report")
         return _error(503, "unavailable", "Try again later.", Retry_After="60")

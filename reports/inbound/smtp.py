@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import DatabaseError, close_old_connections, transaction
 
 from accounts.models import Tenant
-from reports.inbound.addresses import tenant_for_address
+from reports.inbound.addresses import tenant_id_for_address
 from reports.inbound.store import inbound_store
 from reports.models import Channel
 
@@ -30,21 +30,16 @@ TEMPORARY = "451 4.3.0 Temporary local problem, please try again later"
 
 def _lookup(address: str) -> int | None:
     close_old_connections()
-    tenant = tenant_for_address(address)
-    return tenant.pk if tenant else None
+    return tenant_id_for_address(address)
 
 
 def _store(tenant_ids: list[int], raw: bytes) -> list[int]:
     """Store ``raw`` for each tenant in one transaction; their ids once committed."""
     close_old_connections()
     with transaction.atomic():
-        tenants = Tenant.objects.in_bulk(tenant_ids)
-        ids = [
-            inbound_store(tenant=tenants[t], channel=Channel.SMTP, raw=raw).pk
-            for t in tenant_ids
-            if t in tenants
+        return [
+            inbound_store(tenant=Tenant(pk=t), channel=Channel.SMTP, raw=raw).pk for t in tenant_ids
         ]
-    return ids
 
 
 class InboundHandler:
