@@ -68,7 +68,23 @@ def tenant_home(request: HttpRequest) -> HttpResponse:
         ("Publish its TLS-RPT record", any(d.tlsrpt_ok for d in domains)),
         ("Receive the first report", Report.objects.exists()),
     ]
-    context = {"domains": domains, "steps": steps, "onboarded": all(done for _, done in steps)}
+    from reports.dashboard_views import period_from
+    from reports.findings import finding
+    from reports.selectors import PERIODS, overview
+
+    period, chosen = period_from(request)
+    summaries = overview([d for d in domains if d.is_verified], period)
+    context = {
+        "domains": domains,
+        "steps": steps,
+        "onboarded": all(done for _, done in steps),
+        "period": period,
+        "chosen": chosen,
+        "periods": PERIODS,
+        "summaries": [
+            (s, finding(s.top_result_type) if s.top_result_type else None) for s in summaries
+        ],
+    }
     return render(request, "accounts/tenant_home.html", context)
 
 

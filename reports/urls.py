@@ -2,10 +2,14 @@
 
 from django.urls import path
 
-from reports import mailbox_views, views
+from reports import dashboard_views, mailbox_views, views
 from reports.inbound.http import tlsrpt_post
 
 tenant_patterns = [
+    path("domains/<int:pk>/dashboard/", dashboard_views.domain_dashboard, name="domain_dashboard"),
+    path("reports/", dashboard_views.report_list, name="report_list"),
+    path("reports/<int:pk>/", dashboard_views.report_detail, name="report_detail"),
+    path("reports/<int:pk>/raw", dashboard_views.report_raw, name="report_raw"),
     path("upload/", views.upload, name="upload"),
     path("inbound/", views.inbound_log, name="inbound_log"),
     path("inbound/<int:pk>/reprocess", views.inbound_reprocess, name="inbound_reprocess"),

@@ -17,9 +17,11 @@ from django_scopes import scopes_disabled
 from accounts.models import Invitation, Membership, Role, Tenant
 from domains.models import Domain
 from reports.inbound.store import inbound_store
-from reports.models import Channel, InboundMessage, MailboxSource
+from reports.models import Channel, InboundMessage, MailboxSource, Report
 from reports.secrets import secret_encrypt
 from tests.factories import make_domain, make_member, make_tenant, owner_of
+from tests.reports.helpers import ingest
+from tests.reports.mail import report_email, report_json
 from tests.web import login
 from tlsrpt_saas.urls import tenant_patterns
 
@@ -34,6 +36,14 @@ class Objects:
     invitation: Invitation
     message: InboundMessage
     mailbox: MailboxSource
+    report: Report
+
+
+def _report(tenant: Tenant, slug: str) -> Report:
+    make_domain(tenant, f"{slug}.example.net")
+    ingest(tenant, report_email(report_json(domain=f"{slug}.example.net")))
+    with scopes_disabled():
+        return Report.objects.get(tenant=tenant)
 
 
 def objects(slug: str) -> Objects:
@@ -57,6 +67,7 @@ def objects(slug: str) -> Objects:
             username="u",
             password_encrypted=secret_encrypt("p"),
         ),
+        report=_report(tenant, slug),
     )
 
 
@@ -106,6 +117,10 @@ ROUTES = {
     ("mailbox_test", "post"): (Role.ADMIN, _pk("mailbox"), {}),
     ("mailbox_toggle", "post"): (Role.ADMIN, _pk("mailbox"), {}),
     ("mailbox_delete", "post"): (Role.ADMIN, _pk("mailbox"), {}),
+    ("domain_dashboard", "get"): (Role.VIEWER, _pk("domain"), None),
+    ("report_list", "get"): (Role.VIEWER, None, None),
+    ("report_detail", "get"): (Role.VIEWER, _pk("report"), None),
+    ("report_raw", "get"): (Role.VIEWER, _pk("report"), None),
 }  # fmt: skip
 ROLES = [Role.VIEWER, Role.MEMBER, Role.ADMIN, Role.OWNER]
 

@@ -1,0 +1,137 @@
+"""Dashboards: the tenant overview's figures, a domain's dashboard, reports and details."""
+
+import base64
+import json
+from datetime import date
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+
+from accounts.models import Role
+from accounts.tenancy import tenant_view
+from domains.models import Domain
+from reports import selectors
+from reports.findings import finding
+from reports.models import Report
+
+
+def period_from(request: HttpRequest) -> tuple[selectors.Period, str]:
+    """The period asked for: ?days=7|30|90, or ?from=&to= (ISO dates); 30 days otherwise."""
+    tz = request.tenant.time_zone
+    try:
+        start = date.fromisoformat(request.GET["from"])
+        end = date.fromisoformat(request.GET["to"])
+    except (KeyError, ValueError):
+        days = int(request.GET.get("days", "30")) if request.GET.get("days", "").isdigit() else 30
+        days = days if days in selectors.PERIODS else 30
+        return selectors.Period.last(days, tz), str(days)
+    if end < start or (end - start).days > 731:
+        return selectors.Period.last(30, tz), "30"
+    return selectors.Period(start, end), "custom"
+
+
+@tenant_view(Role.VIEWER)
+def domain_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
+    domain = get_object_or_404(Domain, pk=pk)
+    period, chosen = period_from(request)
+    series = selectors.daily_series(domain, period)
+    by_type = selectors.failures_by(domain, period, "result_type")
+    context = {
+        "domain": domain,
+        "period": period,
+        "chosen": chosen,
+        "periods": selectors.PERIODS,
+        "totals": selectors.domain_totals(domain, period),
+        "previous": selectors.domain_totals(domain, period.previous()),
+        "series": series,
+        "chart": {
+            "days": [p.day.isoformat() for p in series],
+            "successful": [p.totals.successful for p in series],
+            "failed": [p.totals.failed for p in series],
+            "rate": [p.totals.success_rate for p in series],
+        },
+        "by_type": [(t, n, finding(t, domain.name)) for t, n in by_type],
+        "by_mx": selectors.failures_by(domain, period, "receiving_mx"),
+        "by_org": selectors.failures_by(domain, period, "organization"),
+        "by_policy": selectors.failures_by_policy_type(domain, period),
+        "by_ip": selectors.failures_by_sending_ip(domain, period),
+        "organizations": selectors.organizations(domain, period),
+        "last_report_at": selectors.last_report_at(domain),
+    }
+    return render(request, "reports/domain_dashboard.html", context)
+
+
+PAGE = 50
+
+
+def _cursor(report: Report) -> str:
+    raw = f"{report.day.isoformat()}|{report.pk}".encode()
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def _after(cursor: str) -> tuple[date, int] | None:
+    try:
+        day, pk = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+        return date.fromisoformat(day), int(pk)
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+@tenant_view(Role.VIEWER)
+def report_list(request: HttpRequest) -> HttpResponse:
+    from django.db.models import Q
+
+    reports = Report.objects.defer("raw_json_gz").order_by("-day", "-pk")
+    filters = {
+        k: request.GET.get(k, "").strip()
+        for k in ("domain", "organization", "result_type", "from", "to", "failures")
+    }
+    if filters["domain"].isdigit():
+        reports = reports.filter(policies__domain_id=int(filters["domain"])).distinct()
+    if filters["organization"]:
+        reports = reports.filter(organization=filters["organization"])
+    if filters["result_type"]:
+        reports = reports.filter(policies__failures__result_type=filters["result_type"]).distinct()
+    for key, lookup in (("from", "day__gte"), ("to", "day__lte")):
+        try:
+            reports = reports.filter(**{lookup: date.fromisoformat(filters[key])})
+        except ValueError:
+            filters[key] = ""
+    if filters["failures"] == "yes":
+        reports = reports.filter(failed__gt=0)
+    after = _after(request.GET.get("after", ""))
+    if after:
+        reports = reports.filter(Q(day__lt=after[0]) | Q(day=after[0], pk__lt=after[1]))
+    page = list(reports[: PAGE + 1])
+    more = len(page) > PAGE
+    page = page[:PAGE]
+    query = "&".join(f"{k}={v}" for k, v in filters.items() if v)
+    context = {
+        "reports": page,
+        "next_cursor": _cursor(page[-1]) if more else None,
+        "filters": filters,
+        "query": query,
+        "domains": Domain.objects.order_by("name"),
+        "organizations": Report.objects.order_by("organization")
+        .values_list("organization", flat=True)
+        .distinct(),
+    }
+    return render(request, "reports/report_list.html", context)
+
+
+@tenant_view(Role.VIEWER)
+def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    report = get_object_or_404(Report, pk=pk)
+    policies = report.policies.select_related("domain").prefetch_related("failures")
+    pretty = json.dumps(json.loads(report.raw_json), indent=2, ensure_ascii=False)
+    context = {"report": report, "policies": policies, "pretty": pretty}
+    return render(request, "reports/report_detail.html", context)
+
+
+@tenant_view(Role.VIEWER)
+def report_raw(request: HttpRequest, pk: int) -> HttpResponse:
+    report = get_object_or_404(Report.objects.only("raw_json_gz", "report_id"), pk=pk)
+    response = HttpResponse(report.raw_json, content_type="application/json")
+    name = "".join(c if c.isalnum() or c in "-_." else "_" for c in report.report_id)[:100]
+    response["Content-Disposition"] = f'attachment; filename="{name or report.pk}.json"'
+    return response

@@ -1,0 +1,89 @@
+"""What each RFC 8460 result type means, and what to do about it, in plain words."""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Finding:
+    title: str
+    meaning: str
+    fix: str
+
+
+RESULT_TYPES = {
+    "starttls-not-supported": Finding(
+        "STARTTLS not offered",
+        "The receiving MX did not offer STARTTLS, so the sender could not encrypt.",
+        "Enable STARTTLS on every MX host (and check no middlebox strips it from EHLO).",
+    ),
+    "certificate-host-mismatch": Finding(
+        "Certificate name mismatch",
+        "The MX presented a certificate that does not name the MX host the sender used.",
+        "Serve a certificate whose names include each MX host name in your MX records "
+        "(and in the MTA-STS policy's mx lines).",
+    ),
+    "certificate-expired": Finding(
+        "Certificate expired",
+        "The MX presented an expired certificate.",
+        "Renew the MX certificate and automate renewal; reload the mail server after.",
+    ),
+    "certificate-not-trusted": Finding(
+        "Certificate not trusted",
+        "The MX certificate does not chain to a public CA the sender trusts (self-signed, "
+        "or an intermediate missing).",
+        "Use a certificate from a public CA and serve the full chain, intermediates included.",
+    ),
+    "validation-failure": Finding(
+        "Validation failure",
+        "The sender could not validate the TLS session for a reason not covered by the "
+        "other types; the failure-reason-code, when present, says more.",
+        "Check the reason code and the MX's certificate chain, names and protocol support.",
+    ),
+    "tlsa-invalid": Finding(
+        "TLSA record invalid",
+        "The DANE TLSA record for the MX could not be used (malformed or unsupported).",
+        "Publish TLSA records with usage 2 or 3 that match the served certificate or key.",
+    ),
+    "dnssec-invalid": Finding(
+        "DNSSEC invalid",
+        "The DNSSEC validation of the TLSA or MX records failed, so DANE could not apply.",
+        "Fix the zone's DNSSEC chain (DS at the parent, valid signatures, unexpired RRSIGs).",
+    ),
+    "dane-required": Finding(
+        "DANE required",
+        "The sender requires DANE for this domain but could not use it.",
+        "Publish valid, DNSSEC-signed TLSA records for each MX, or stop requiring DANE.",
+    ),
+    "sts-policy-fetch-error": Finding(
+        "MTA-STS policy fetch failed",
+        "The MTA-STS policy at https://mta-sts.<domain>/.well-known/mta-sts.txt could not "
+        "be fetched.",
+        "Check the web server for mta-sts.<domain>, its certificate, and that it answers "
+        "200 over both IPv4 and IPv6 without redirects.",
+    ),
+    "sts-policy-invalid": Finding(
+        "MTA-STS policy invalid",
+        "The MTA-STS policy was fetched but is not valid (syntax, version, mode or max_age).",
+        "Serve text/plain with version: STSv1, a mode, mx lines and a max_age (RFC 8461).",
+    ),
+    "sts-webpki-invalid": Finding(
+        "MTA-STS web certificate invalid",
+        "The HTTPS certificate of mta-sts.<domain> could not be validated.",
+        "Serve a publicly trusted certificate naming mta-sts.<domain>, with its chain.",
+    ),
+}
+
+UNKNOWN = Finding(
+    "Other failure",
+    "A result type this product does not know yet; it is shown as the sender wrote it.",
+    "Look at the failure details' additional information and reason codes.",
+)
+
+
+def finding(result_type: str, domain: str = "<domain>") -> Finding:
+    found = RESULT_TYPES.get(result_type, UNKNOWN)
+    return Finding(
+        found.title,
+        found.meaning.replace("<domain>", domain),
+        found.fix.replace("<domain>", domain),
+    )

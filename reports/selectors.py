@@ -1,0 +1,240 @@
+"""The numbers every page, the API and the digest show: one place computes them.
+
+Time series and breakdowns read the daily rollups (DailyStat, DailyFailure), never the
+raw reports. Domain totals use the *counted* columns, so a session reported under both
+a tlsa and an sts policy (Microsoft does this) counts once; the policy-type breakdown
+uses the per-policy columns. Days are UTC report days (a report counts for the day of
+its start); a period is a range of them ending today in the tenant's time zone.
+Callers are inside the tenant's scope.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db.models import Max, Q, Sum
+from django.utils import timezone
+
+from domains.models import Domain
+from reports.models import DailyFailure, DailyStat, FailureDetail, PolicyResult
+
+PERIODS = (7, 30, 90)
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date
+    end: date  # inclusive
+
+    @classmethod
+    def last(cls, days: int, time_zone: str, today: date | None = None) -> "Period":
+        today = today or datetime.now(ZoneInfo(time_zone)).date()
+        return cls(today - timedelta(days=days - 1), today)
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def previous(self) -> "Period":
+        return Period(self.start - timedelta(days=self.days), self.start - timedelta(days=1))
+
+    def each_day(self) -> list[date]:
+        return [self.start + timedelta(days=i) for i in range(self.days)]
+
+    def q(self, prefix: str = "") -> Q:
+        return Q(**{f"{prefix}day__gte": self.start, f"{prefix}day__lte": self.end})
+
+
+@dataclass
+class Totals:
+    successful: int = 0
+    failed: int = 0
+
+    @property
+    def sessions(self) -> int:
+        return self.successful + self.failed
+
+    @property
+    def success_rate(self) -> float | None:
+        """Percent of sessions that succeeded; None without sessions."""
+        return round(100 * self.successful / self.sessions, 2) if self.sessions else None
+
+
+@dataclass
+class DomainSummary:
+    domain: Domain
+    totals: Totals
+    previous: Totals
+    daily_failed: list[int]
+    last_report_day: date | None
+    top_result_type: str | None
+
+    @property
+    def failed_change(self) -> int:
+        return self.totals.failed - self.previous.failed
+
+
+@dataclass
+class DayPoint:
+    day: date
+    totals: Totals = field(default_factory=Totals)
+
+
+def _totals(rows: dict) -> Totals:
+    return Totals(rows.get("s") or 0, rows.get("f") or 0)
+
+
+def domain_totals(domain: Domain, period: Period) -> Totals:
+    rows = DailyStat.objects.filter(period.q(), domain=domain).aggregate(
+        s=Sum("counted_successful"), f=Sum("counted_failed")
+    )
+    return _totals(rows)
+
+
+def overview(domains: list[Domain], period: Period) -> list[DomainSummary]:
+    """Every domain with its figures for ``period``, worst (most failed sessions) first."""
+    ids = [d.pk for d in domains]
+    both = Period(period.previous().start, period.end)
+    stats = DailyStat.objects.filter(both.q(), domain_id__in=ids).values_list(
+        "domain_id", "day", "counted_successful", "counted_failed"
+    )
+    now, before = defaultdict(Totals), defaultdict(Totals)
+    daily: dict[int, dict[date, int]] = defaultdict(lambda: defaultdict(int))
+    for domain_id, day, successful, failed in stats:
+        bucket = now if day >= period.start else before
+        bucket[domain_id].successful += successful
+        bucket[domain_id].failed += failed
+        if day >= period.start:
+            daily[domain_id][day] += failed
+    last = dict(
+        DailyStat.objects.filter(domain_id__in=ids)
+        .values("domain_id")
+        .annotate(last=Max("day"))
+        .values_list("domain_id", "last")
+    )
+    top = _top_result_types(ids, period)
+    summaries = [
+        DomainSummary(
+            domain=d,
+            totals=now[d.pk],
+            previous=before[d.pk],
+            daily_failed=[daily[d.pk].get(day, 0) for day in period.each_day()],
+            last_report_day=last.get(d.pk),
+            top_result_type=top.get(d.pk),
+        )
+        for d in domains
+    ]
+    return sorted(summaries, key=lambda s: (-s.totals.failed, s.domain.name))
+
+
+def _top_result_types(ids: list[int], period: Period) -> dict[int, str]:
+    rows = (
+        DailyFailure.objects.filter(period.q(), domain_id__in=ids)
+        .values("domain_id", "result_type")
+        .annotate(n=Sum("counted"))
+        .order_by("domain_id", "-n", "result_type")
+        .values_list("domain_id", "result_type", "n")
+    )
+    top: dict[int, str] = {}
+    for domain_id, result_type, n in rows:
+        if n and domain_id not in top:
+            top[domain_id] = result_type
+    return top
+
+
+def daily_series(domain: Domain, period: Period) -> list[DayPoint]:
+    """One point per day of ``period`` (zero when nothing was reported)."""
+    rows = (
+        DailyStat.objects.filter(period.q(), domain=domain)
+        .values("day")
+        .annotate(s=Sum("counted_successful"), f=Sum("counted_failed"))
+    )
+    by_day = {r["day"]: _totals(r) for r in rows}
+    return [DayPoint(day, by_day.get(day, Totals())) for day in period.each_day()]
+
+
+BREAKDOWNS = {
+    "result_type": "Result type",
+    "receiving_mx": "Receiving MX",
+    "organization": "Sending organization",
+}
+
+
+def failures_by(domain: Domain, period: Period, key: str) -> list[tuple[str, int]]:
+    """Failed sessions by result type, MX or organization, largest first."""
+    if key not in BREAKDOWNS:
+        raise ValueError(f"Unknown breakdown {key!r}")
+    rows = (
+        DailyFailure.objects.filter(period.q(), domain=domain)
+        .values(key)
+        .annotate(n=Sum("counted"))
+        .filter(n__gt=0)
+        .order_by("-n", key)
+        .values_list(key, "n")
+    )
+    return list(rows)
+
+
+def failures_by_policy_type(domain: Domain, period: Period) -> list[tuple[str, Totals]]:
+    """Per policy type as reported: a session under both tlsa and sts shows in both."""
+    rows = (
+        DailyStat.objects.filter(period.q(), domain=domain)
+        .values("policy_type")
+        .annotate(s=Sum("successful"), f=Sum("failed"))
+        .order_by("policy_type")
+    )
+    return [(r["policy_type"], _totals(r)) for r in rows]
+
+
+def failures_by_sending_ip(
+    domain: Domain, period: Period, limit: int = 50
+) -> list[tuple[str, int]]:
+    """Failed sessions by sending MTA IP: from the raw failure details (not rolled up)."""
+    rows = (
+        FailureDetail.objects.filter(
+            period.q("policy__report__"), policy__domain=domain, policy__counted=True
+        )
+        .values("sending_mta_ip")
+        .annotate(n=Sum("failed_session_count"))
+        .order_by("-n", "sending_mta_ip")
+        .values_list("sending_mta_ip", "n")[:limit]
+    )
+    return list(rows)
+
+
+@dataclass
+class OrganizationRow:
+    organization: str
+    totals: Totals
+    last_day: date
+    silent: bool
+
+
+def organizations(domain: Domain, period: Period, silent_after: int = 3) -> list[OrganizationRow]:
+    """Who reports on the domain; silent: reported before but not in the last few days."""
+    rows = (
+        DailyStat.objects.filter(domain=domain, day__lte=period.end)
+        .values("organization")
+        .annotate(
+            s=Sum("counted_successful", filter=period.q()),
+            f=Sum("counted_failed", filter=period.q()),
+            last=Max("day"),
+        )
+        .order_by("organization")
+    )
+    cutoff = period.end - timedelta(days=silent_after)
+    result = [
+        OrganizationRow(r["organization"], _totals(r), r["last"], r["last"] < cutoff)
+        for r in rows
+        if r["last"] >= period.previous().start
+    ]
+    return sorted(result, key=lambda r: (-r.totals.sessions, r.organization))
+
+
+def last_report_at(domain: Domain) -> datetime | None:
+    return PolicyResult.objects.filter(domain=domain).aggregate(last=Max("report__end"))["last"]
+
+
+def today_in(time_zone: str) -> date:
+    return timezone.now().astimezone(ZoneInfo(time_zone)).date()

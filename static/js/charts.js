@@ -1,0 +1,27 @@
+// The domain dashboard's daily chart, from the data the page put in #chart-data.
+// Colour is not the only cue: failed bars are hatched by their border, the rate is a line.
+document.addEventListener("DOMContentLoaded", () => {
+  const canvas = document.getElementById("daily-chart");
+  const source = document.getElementById("chart-data");
+  if (!canvas || !source || !window.Chart) return;
+  const data = JSON.parse(source.textContent);
+  new Chart(canvas, {
+    data: {
+      labels: data.days,
+      datasets: [
+        { type: "bar", label: "Successful sessions", data: data.successful, backgroundColor: "#198754", stack: "s", yAxisID: "y" },
+        { type: "bar", label: "Failed sessions", data: data.failed, backgroundColor: "#dc3545", borderColor: "#000", borderWidth: 1, stack: "s", yAxisID: "y" },
+        { type: "line", label: "Success rate (%)", data: data.rate, borderColor: "#0d6efd", borderDash: [6, 3], pointStyle: "triangle", yAxisID: "rate", spanGaps: true },
+      ],
+    },
+    options: {
+      maintainAspectRatio: false,
+      animation: false,
+      scales: {
+        y: { stacked: true, beginAtZero: true, title: { display: true, text: "Sessions" } },
+        rate: { position: "right", min: 0, max: 100, grid: { drawOnChartArea: false }, title: { display: true, text: "Success rate (%)" } },
+        x: { stacked: true },
+      },
+    },
+  });
+});
