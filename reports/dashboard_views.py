@@ -1,17 +1,18 @@
 """Dashboards: the tenant overview's figures, a domain's dashboard, reports and details."""
 
 import base64
+import csv
 import json
 from datetime import date
 
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from accounts.models import Role
 from accounts.tenancy import tenant_view
 from domains.models import Domain
 from reports import selectors
-from reports.findings import finding
+from reports.findings import finding, reason
 from reports.models import Report
 
 
@@ -55,6 +56,10 @@ def domain_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
         "by_org": selectors.failures_by(domain, period, "organization"),
         "by_policy": selectors.failures_by_policy_type(domain, period),
         "by_ip": selectors.failures_by_sending_ip(domain, period),
+        "reasons": [
+            (code, n, reason(code, domain.name))
+            for code, n in selectors.failure_reasons(domain, period)
+        ],
         "organizations": selectors.organizations(domain, period),
         "last_report_at": selectors.last_report_at(domain),
     }
@@ -135,3 +140,48 @@ def report_raw(request: HttpRequest, pk: int) -> HttpResponse:
     name = "".join(c if c.isalnum() or c in "-_." else "_" for c in report.report_id)[:100]
     response["Content-Disposition"] = f'attachment; filename="{name or report.pk}.json"'
     return response
+
+
+FAILURE_COLUMNS = [
+    "day", "domain", "organization", "report_id", "policy_type", "counted", "result_type",
+    "sending_mta_ip", "receiving_mx_hostname", "receiving_mx_helo", "receiving_ip",
+    "failed_session_count", "failure_reason_code", "additional_information",
+]  # fmt: skip
+DAILY_COLUMNS = [
+    "day", "domain", "organization", "policy_type", "successful", "failed",
+    "counted_successful", "counted_failed", "reports",
+]  # fmt: skip
+
+
+@tenant_view(Role.VIEWER)
+def export_csv(request: HttpRequest, what: str) -> StreamingHttpResponse:
+    """CSV of failure details or daily stats for a period and one domain or all."""
+    period, _ = period_from(request)
+    domains = Domain.objects.all()
+    if request.GET.get("domain", "").isdigit():
+        domains = domains.filter(pk=int(request.GET["domain"]))
+    ids = list(domains.values_list("pk", flat=True))
+    if what == "failures":
+        columns, rows = FAILURE_COLUMNS, selectors.failure_rows(ids, period)
+    elif what == "daily":
+        columns, rows = DAILY_COLUMNS, selectors.daily_rows(ids, period)
+    else:
+        raise Http404("No such export.")
+    writer = csv.writer(_Echo())
+
+    def lines():
+        yield writer.writerow(columns)
+        for row in rows.iterator(chunk_size=2000):
+            yield writer.writerow(row)
+
+    name = f"{request.tenant.slug}-{what}-{period.start}-{period.end}.csv"
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+class _Echo:
+    """A file-like object csv.writer writes a line to and gets it back from."""
+
+    def write(self, value: str) -> str:
+        return value

@@ -87,3 +87,32 @@ def finding(result_type: str, domain: str = "<domain>") -> Finding:
         found.meaning.replace("<domain>", domain),
         found.fix.replace("<domain>", domain),
     )
+
+
+# failure-reason-code values senders use (corpus: Microsoft's MTA-STS fetch errors).
+REASON_CODES = (
+    (
+        "bad https response code",
+        "The MTA-STS web server answered the policy request with an HTTP error.",
+        "Serve /.well-known/mta-sts.txt with status 200 at mta-sts.<domain>.",
+    ),
+    (
+        "timeout",
+        "The sender gave up waiting (for the policy fetch or the MX).",
+        "Check that the host answers quickly over IPv4 and IPv6 and is not firewalled.",
+    ),
+    (
+        "X509_V_ERR_CERT_HAS_EXPIRED",
+        "OpenSSL's code for an expired certificate.",
+        "Renew the certificate.",
+    ),
+)
+
+
+def reason(code: str, domain: str = "<domain>") -> tuple[str, str] | None:
+    """(meaning, fix) for a failure-reason-code, when it is one senders are known to use."""
+    lowered = code.lower()
+    for prefix, meaning, fix in REASON_CODES:
+        if lowered.startswith(prefix.lower()):
+            return meaning, fix.replace("<domain>", domain)
+    return None

@@ -203,6 +203,50 @@ def failures_by_sending_ip(
     return list(rows)
 
 
+def failure_reasons(domain: Domain, period: Period, limit: int = 20) -> list[tuple[str, int]]:
+    """Failed sessions by failure-reason-code, from the raw failure details."""
+    rows = (
+        FailureDetail.objects.filter(
+            period.q("policy__report__"), policy__domain=domain, policy__counted=True
+        )
+        .exclude(failure_reason_code="")
+        .values("failure_reason_code")
+        .annotate(n=Sum("failed_session_count"))
+        .order_by("-n", "failure_reason_code")
+        .values_list("failure_reason_code", "n")[:limit]
+    )
+    return list(rows)
+
+
+def failure_rows(domain_ids: list[int], period: Period):
+    """Failure details of ``period`` for export, one row each, with their report's facts."""
+    return (
+        FailureDetail.objects.filter(
+            period.q("policy__report__"), policy__domain_id__in=domain_ids
+        )
+        .order_by("policy__report__day", "policy__report_id", "pk")
+        .values_list(
+            "policy__report__day", "policy__domain__name", "policy__report__organization",
+            "policy__report__report_id", "policy__policy_type", "policy__counted",
+            "result_type", "sending_mta_ip", "receiving_mx_hostname", "receiving_mx_helo",
+            "receiving_ip", "failed_session_count", "failure_reason_code",
+            "additional_information",
+        )
+    )  # fmt: skip
+
+
+def daily_rows(domain_ids: list[int], period: Period):
+    """Daily stats of ``period`` for export, per domain, organization and policy type."""
+    return (
+        DailyStat.objects.filter(period.q(), domain_id__in=domain_ids)
+        .order_by("day", "domain__name", "organization", "policy_type")
+        .values_list(
+            "day", "domain__name", "organization", "policy_type", "successful", "failed",
+            "counted_successful", "counted_failed", "reports",
+        )
+    )  # fmt: skip
+
+
 @dataclass
 class OrganizationRow:
     organization: str

@@ -10,6 +10,7 @@ tenant_patterns = [
     path("reports/", dashboard_views.report_list, name="report_list"),
     path("reports/<int:pk>/", dashboard_views.report_detail, name="report_detail"),
     path("reports/<int:pk>/raw", dashboard_views.report_raw, name="report_raw"),
+    path("export/<str:what>.csv", dashboard_views.export_csv, name="export_csv"),
     path("upload/", views.upload, name="upload"),
     path("inbound/", views.inbound_log, name="inbound_log"),
     path("inbound/<int:pk>/reprocess", views.inbound_reprocess, name="inbound_reprocess"),

@@ -24,3 +24,26 @@ document.addEventListener("DOMContentLoaded", () => {
     input.files = event.dataTransfer.files;
   });
 });
+
+// Tables with class "sortable": a click on a header sorts by that column (numbers by
+// their data-value), a second click reverses. Without JavaScript they stay as served.
+document.addEventListener("click", (event) => {
+  const th = event.target.closest("table.sortable th");
+  if (!th) return;
+  const table = th.closest("table");
+  const index = Array.from(th.parentNode.children).indexOf(th);
+  const body = table.tBodies[0];
+  const descending = th.getAttribute("aria-sort") !== "descending";
+  table.querySelectorAll("th").forEach((h) => h.removeAttribute("aria-sort"));
+  th.setAttribute("aria-sort", descending ? "descending" : "ascending");
+  const key = (row) => {
+    const cell = row.children[index];
+    const value = cell && cell.dataset.value;
+    return value !== undefined ? Number(value) : (cell ? cell.textContent.trim().toLowerCase() : "");
+  };
+  const rows = Array.from(body.rows).sort((a, b) => {
+    const [x, y] = [key(a), key(b)];
+    return (x < y ? -1 : x > y ? 1 : 0) * (descending ? -1 : 1);
+  });
+  rows.forEach((row) => body.appendChild(row));
+});

@@ -131,3 +131,28 @@ def test_report_list_pages_by_cursor() -> None:
     )
     assert second.content.decode().count("data-report=") == 5
     assert second.context["next_cursor"] is None
+
+
+def test_csv_exports_of_failure_details_and_daily_figures(data) -> None:  # noqa: ANN001
+    import csv
+    import io
+
+    tenant, domain = data
+    client = fresh_client()
+    login(client, owner_of(tenant))
+    query = {"domain": domain.pk, "from": "2026-11-01", "to": "2026-11-01"}
+
+    def rows(what: str) -> list[dict]:
+        response = client.get(reverse("export_csv", args=["acme", what]), query)
+        assert response["Content-Type"].startswith("text/csv")
+        text = b"".join(response.streaming_content).decode()
+        return list(csv.DictReader(io.StringIO(text)))
+
+    failures = rows("failures")
+    assert len(failures) == 3  # Google's one, Microsoft's under sts and under tlsa
+    assert sorted((r["organization"], r["policy_type"], r["counted"]) for r in failures) == [
+        ("Google", "sts", "True"), ("Microsoft", "sts", "False"), ("Microsoft", "tlsa", "True")
+    ]  # fmt: skip
+    daily = rows("daily")
+    assert sum(int(r["counted_failed"]) for r in daily) == 3
+    assert sum(int(r["counted_successful"]) for r in daily) == 15
