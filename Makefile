@@ -78,7 +78,7 @@ vendor:
 	cp frontend/node_modules/bootstrap/LICENSE static/vendor/bootstrap/
 	cp frontend/node_modules/htmx.org/dist/htmx.min.js frontend/node_modules/htmx.org/LICENSE static/vendor/htmx/
 	mkdir -p static/vendor/chartjs
-	cp frontend/node_modules/chart.js/dist/chart.umd.min.js frontend/node_modules/chart.js/LICENSE.md static/vendor/chartjs/
+	cp frontend/node_modules/chart.js/dist/chart.umd.min.js* frontend/node_modules/chart.js/LICENSE.md static/vendor/chartjs/
 	cp frontend/package.json static/vendor/package.json
 
 # Runs every check, then fails if any did.

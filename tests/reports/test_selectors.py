@@ -133,7 +133,7 @@ def test_report_list_pages_by_cursor() -> None:
     assert second.context["next_cursor"] is None
 
 
-def test_csv_exports_of_failure_details_and_daily_figures(data) -> None:  # noqa: ANN001
+def test_csv_exports_of_failure_details_and_daily_figures(data) -> None:
     import csv
     import io
 
