@@ -92,6 +92,7 @@ def load(reports: int, details_per_policy: int) -> dict:
                    "from_address, email_message_id, dkim_result, dkim_domain, successful, "
                    "failed, created_at")  # fmt: skip
     failed_of: list[int] = []
+    days_of: list[date] = []
     now = datetime.now(UTC)
     with cursor.copy(f"COPY reports_report ({report_cols}) FROM STDIN") as copy:
         for i in range(reports):
@@ -99,19 +100,20 @@ def load(reports: int, details_per_policy: int) -> dict:
             begin = datetime(day.year, day.month, day.day, tzinfo=UTC)
             failed = rng.randrange(0, 30) if rng.random() < 0.6 else 0
             failed_of.append(failed)
+            days_of.append(day)
             copy.write_row((
                 i + 1, tenant.pk, ORGS[i % 4], f"{begin:%Y-%m-%d}_r{i}", begin,
                 begin + timedelta(seconds=86399), day, "", GZ_EMPTY, "", "", "", "", "", "",
                 "", rng.randrange(100, 5000), failed, now,
             ))  # fmt: skip
     policy_cols = ("id, tenant_id, report_id, domain_id, policy_type, policy_domain, "
-                   "policy_strings, mx_hosts, successful, failed, counted")  # fmt: skip
+                   "policy_strings, mx_hosts, successful, failed, counted, day")  # fmt: skip
     with cursor.copy(f"COPY reports_policyresult ({policy_cols}) FROM STDIN") as copy:
         for i in range(reports):
             d = i % DOMAINS
             copy.write_row((
                 i + 1, tenant.pk, i + 1, domain_ids[d], "sts" if i % 5 else "tlsa",
-                f"d{d:03}.example.com", "[]", "[]", 1000, failed_of[i], True,
+                f"d{d:03}.example.com", "[]", "[]", 1000, failed_of[i], True, days_of[i],
             ))  # fmt: skip
     detail_cols = ("tenant_id, policy_id, result_type, sending_mta_ip, receiving_mx_hostname, "
                    "receiving_mx_helo, receiving_ip, failed_session_count, "

@@ -13,7 +13,7 @@ from accounts.tenancy import tenant_view
 from domains.models import Domain
 from reports import selectors
 from reports.findings import finding, reason
-from reports.models import Report
+from reports.models import PolicyResult, Report
 
 
 def period_from(request: HttpRequest) -> tuple[selectors.Period, str]:
@@ -91,19 +91,26 @@ def report_list(request: HttpRequest) -> HttpResponse:
         k: request.GET.get(k, "").strip()
         for k in ("domain", "organization", "result_type", "from", "to", "failures")
     }
+    policies = PolicyResult.objects.all()
     if filters["domain"].isdigit():
-        reports = reports.filter(policies__domain_id=int(filters["domain"])).distinct()
+        policies = policies.filter(domain_id=int(filters["domain"]))
+    if filters["result_type"]:
+        policies = policies.filter(failures__result_type=filters["result_type"])
+    if filters["failures"] == "yes":
+        # With a domain: failures on that domain; the report's own figure otherwise.
+        if filters["domain"].isdigit():
+            policies = policies.filter(failed__gt=0)
+        else:
+            reports = reports.filter(failed__gt=0)
+    if filters["domain"].isdigit() or filters["result_type"]:
+        reports = reports.filter(pk__in=policies.values("report_id"))
     if filters["organization"]:
         reports = reports.filter(organization=filters["organization"])
-    if filters["result_type"]:
-        reports = reports.filter(policies__failures__result_type=filters["result_type"]).distinct()
     for key, lookup in (("from", "day__gte"), ("to", "day__lte")):
         try:
             reports = reports.filter(**{lookup: date.fromisoformat(filters[key])})
         except ValueError:
             filters[key] = ""
-    if filters["failures"] == "yes":
-        reports = reports.filter(failed__gt=0)
     after = _after(request.GET.get("after", ""))
     if after:
         reports = reports.filter(Q(day__lt=after[0]) | Q(day=after[0], pk__lt=after[1]))

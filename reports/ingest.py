@@ -307,6 +307,7 @@ def _policies_store(
             successful=p.successful,
             failed=p.failed,
             counted=c,
+            day=report.day,
         )
         for p, domain, c in zip(policies, domains, counted, strict=True)
     ]

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import Max, Q, Sum
+from django.db.models import Max, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
 from domains.models import Domain
@@ -107,11 +107,15 @@ def overview(domains: list[Domain], period: Period) -> list[DomainSummary]:
         bucket[domain_id].failed += failed
         if day >= period.start:
             daily[domain_id][day] += failed
+    # One index lookup per domain (the rollup's unique key starts with domain, day).
     last = dict(
-        DailyStat.objects.filter(domain_id__in=ids)
-        .values("domain_id")
-        .annotate(last=Max("day"))
-        .values_list("domain_id", "last")
+        Domain.objects.filter(pk__in=ids)
+        .annotate(
+            last=Subquery(
+                DailyStat.objects.filter(domain=OuterRef("pk")).order_by("-day").values("day")[:1]
+            )
+        )
+        .values_list("pk", "last")
     )
     top = _top_result_types(ids, period)
     summaries = [
@@ -193,7 +197,7 @@ def failures_by_sending_ip(
     """Failed sessions by sending MTA IP: from the raw failure details (not rolled up)."""
     rows = (
         FailureDetail.objects.filter(
-            period.q("policy__report__"), policy__domain=domain, policy__counted=True
+            period.q("policy__"), policy__domain=domain, policy__counted=True
         )
         .values("sending_mta_ip")
         .annotate(n=Sum("failed_session_count"))
@@ -207,7 +211,7 @@ def failure_reasons(domain: Domain, period: Period, limit: int = 20) -> list[tup
     """Failed sessions by failure-reason-code, from the raw failure details."""
     rows = (
         FailureDetail.objects.filter(
-            period.q("policy__report__"), policy__domain=domain, policy__counted=True
+            period.q("policy__"), policy__domain=domain, policy__counted=True
         )
         .exclude(failure_reason_code="")
         .values("failure_reason_code")
@@ -221,9 +225,7 @@ def failure_reasons(domain: Domain, period: Period, limit: int = 20) -> list[tup
 def failure_rows(domain_ids: list[int], period: Period):
     """Failure details of ``period`` for export, one row each, with their report's facts."""
     return (
-        FailureDetail.objects.filter(
-            period.q("policy__report__"), policy__domain_id__in=domain_ids
-        )
+        FailureDetail.objects.filter(period.q("policy__"), policy__domain_id__in=domain_ids)
         .order_by("policy__report__day", "policy__report_id", "pk")
         .values_list(
             "policy__report__day", "policy__domain__name", "policy__report__organization",
