@@ -176,45 +176,23 @@ def timings(client, urls: list[str]) -> dict:
     return {"p50_ms": round(statistics.median(times), 1), "p95_ms": round(p95, 1)}
 
 
-def explain(domain_id: int) -> None:
+def explain(client, pages: dict[str, list[str]]) -> None:
+    """The plans of each page's two slowest queries, as the page really runs them."""
     from django.db import connection
+    from django.test.utils import CaptureQueriesContext
 
-    from reports import selectors
-
-    period = selectors.Period.last(90, "UTC", today=LAST_DAY)
-    with connection.cursor() as cursor:
-        for title, sql, params in _plans(domain_id, period):
-            cursor.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + sql, params)
-            print(f"\n--- {title}")
-            for (line,) in cursor.fetchall():
-                print(line)
-
-
-def _plans(domain_id: int, period) -> list:
-    from django_scopes import scopes_disabled
-
-    from domains.models import Domain
-    from reports import selectors
-    from reports.models import Report
-
-    with scopes_disabled():
-        domain = Domain.objects.get(pk=domain_id)
-        queries = [
-            ("daily series (rollup)", selectors.DailyStat.objects.filter(
-                period.q(), domain=domain).values("day").annotate(
-                s=selectors.Sum("counted_successful"))),
-            ("failures by result type (rollup)", selectors.DailyFailure.objects.filter(
-                period.q(), domain=domain).values("result_type").annotate(
-                n=selectors.Sum("counted"))),
-            ("failures by sending IP (raw details)", selectors.FailureDetail.objects.filter(
-                period.q("policy__report__"), policy__domain=domain, policy__counted=True)
-                .values("sending_mta_ip").annotate(n=selectors.Sum("failed_session_count"))
-                .order_by("-n")[:50]),
-            ("report list, domain + has failures", Report.objects.filter(
-                policies__domain_id=domain_id, failed__gt=0).distinct()
-                .defer("raw_json_gz").order_by("-day", "-pk")[:51]),
-        ]  # fmt: skip
-        return [(t, *q.query.sql_with_params()) for t, q in queries]
+    for name, urls in pages.items():
+        with CaptureQueriesContext(connection) as captured:
+            client.get(urls[0])
+        slowest = sorted(captured.captured_queries, key=lambda q: -float(q["time"]))[:2]
+        for query in slowest:
+            if not query["sql"].lstrip().upper().startswith(("SELECT", "WITH")):
+                continue
+            with connection.cursor() as cursor:
+                cursor.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + query["sql"])
+                print(f"\n--- {name}: {query['sql'][:160]}...")
+                for (line,) in cursor.fetchall():
+                    print(line)
 
 
 def main() -> None:
@@ -262,7 +240,7 @@ def main() -> None:
     OUTPUT.write_text(json.dumps({"reports": reports, "load": loaded, "pages": results}, indent=2))
     print(f"\nFigures written to {OUTPUT.relative_to(ROOT)}")
     if args.explain:
-        explain(ids[0])
+        explain(client, pages)
 
 
 if __name__ == "__main__":

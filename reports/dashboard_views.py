@@ -61,7 +61,7 @@ def domain_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
             for code, n in selectors.failure_reasons(domain, period)
         ],
         "organizations": selectors.organizations(domain, period),
-        "last_report_at": selectors.last_report_at(domain),
+        "last_report_day": selectors.last_report_day(domain),
     }
     return render(request, "reports/domain_dashboard.html", context)
 
@@ -112,9 +112,12 @@ def report_list(request: HttpRequest) -> HttpResponse:
         except ValueError:
             filters[key] = ""
     after = _after(request.GET.get("after", ""))
-    if after:
-        reports = reports.filter(Q(day__lt=after[0]) | Q(day=after[0], pk__lt=after[1]))
-    page = list(reports[: PAGE + 1])
+    if filters["domain"].isdigit() and not (filters["result_type"] or filters["organization"]):
+        page = _page_by_domain_policies(policies, filters, after)
+    else:
+        if after:
+            reports = reports.filter(Q(day__lt=after[0]) | Q(day=after[0], pk__lt=after[1]))
+        page = list(reports[: PAGE + 1])
     more = len(page) > PAGE
     page = page[:PAGE]
     query = "&".join(f"{k}={v}" for k, v in filters.items() if v)
@@ -124,11 +127,29 @@ def report_list(request: HttpRequest) -> HttpResponse:
         "filters": filters,
         "query": query,
         "domains": Domain.objects.order_by("name"),
-        "organizations": Report.objects.order_by("organization")
-        .values_list("organization", flat=True)
-        .distinct(),
+        "organizations": selectors.organization_names(request.tenant.pk),
     }
     return render(request, "reports/report_list.html", context)
+
+
+def _page_by_domain_policies(policies, filters: dict, after: tuple | None) -> list[Report]:
+    """One domain's reports, newest first, walking the policies' (domain, day) index."""
+    from django.db.models import Q
+
+    for key, lookup in (("from", "day__gte"), ("to", "day__lte")):
+        if filters[key]:
+            policies = policies.filter(**{lookup: date.fromisoformat(filters[key])})
+    if after:
+        policies = policies.filter(Q(day__lt=after[0]) | Q(day=after[0], report_id__lt=after[1]))
+    ids = list(
+        dict.fromkeys(  # a report under two policy types of the domain comes once
+            policies.order_by("-day", "-report_id").values_list("report_id", flat=True)[
+                : 2 * (PAGE + 1)
+            ]
+        )
+    )[: PAGE + 1]
+    reports = Report.objects.defer("raw_json_gz").filter(pk__in=ids)
+    return sorted(reports, key=lambda r: (r.day, r.pk), reverse=True)
 
 
 @tenant_view(Role.VIEWER)

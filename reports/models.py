@@ -314,7 +314,13 @@ class DailyFailure(models.Model):
                 name="dailyfailure_unique_key",
             )
         ]
-        indexes = [models.Index(fields=["tenant", "day"], name="dailyfailure_tenant_day")]
+        indexes = [
+            # Covers the overview's "top finding per domain": an index-only scan.
+            models.Index(
+                fields=["tenant", "day", "domain", "result_type", "counted"],
+                name="dailyfailure_overview",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.domain_id} {self.day} {self.result_type} x{self.count}"

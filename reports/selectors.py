@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from django.db import connection
 from django.db.models import Max, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
 from domains.models import Domain
-from reports.models import DailyFailure, DailyStat, FailureDetail, PolicyResult
+from reports.models import DailyFailure, DailyStat, FailureDetail, PolicyResult, Report
 
 PERIODS = (7, 30, 90)
 
@@ -278,8 +279,40 @@ def organizations(domain: Domain, period: Period, silent_after: int = 3) -> list
     return sorted(result, key=lambda r: (-r.totals.sessions, r.organization))
 
 
-def last_report_at(domain: Domain) -> datetime | None:
-    return PolicyResult.objects.filter(domain=domain).aggregate(last=Max("report__end"))["last"]
+def last_report_day(domain: Domain) -> date | None:
+    """The newest report day of the domain (an index lookup on the policies)."""
+    return (
+        PolicyResult.objects.filter(domain=domain)
+        .order_by("-day")
+        .values_list("day", flat=True)
+        .first()
+    )
+
+
+def organization_names(tenant_id: int) -> list[str]:
+    """Every sending organization of the tenant, by a loose index scan.
+
+    One index probe per organization on the report key (tenant, organization, ...),
+    instead of reading every report.
+    """
+    sql = f"""
+        WITH RECURSIVE orgs(name) AS (
+            (SELECT organization FROM {_REPORTS} WHERE tenant_id = %s
+             ORDER BY organization LIMIT 1)
+            UNION ALL
+            SELECT (SELECT r.organization FROM {_REPORTS} r
+                    WHERE r.tenant_id = %s AND r.organization > orgs.name
+                    ORDER BY r.organization LIMIT 1)
+            FROM orgs WHERE orgs.name IS NOT NULL
+        )
+        SELECT name FROM orgs WHERE name IS NOT NULL
+    """  # noqa: S608 -- the table name is the model's
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [tenant_id, tenant_id])
+        return [name for (name,) in cursor.fetchall()]
+
+
+_REPORTS = Report._meta.db_table
 
 
 def today_in(time_zone: str) -> date:

@@ -156,3 +156,21 @@ def test_csv_exports_of_failure_details_and_daily_figures(data) -> None:
     daily = rows("daily")
     assert sum(int(r["counted_failed"]) for r in daily) == 3
     assert sum(int(r["counted_successful"]) for r in daily) == 15
+
+
+def test_one_domains_reports_page_by_cursor_too() -> None:
+    tenant = make_tenant("acme")
+    make_domain(tenant, "example.org")
+    make_domain(tenant, "other.example")
+    for i in range(53):
+        ingest(tenant, json.dumps(report_json(domain="example.org", report_id=f"r{i}")).encode())
+    ingest(tenant, json.dumps(report_json(domain="other.example", report_id="o")).encode())
+    with scope(tenant=tenant):
+        domain = Domain.objects.get(name="example.org")
+    client = fresh_client()
+    login(client, owner_of(tenant))
+    url = reverse("report_list", args=["acme"])
+    first = client.get(url, {"domain": domain.pk})
+    second = client.get(url, {"domain": domain.pk, "after": first.context["next_cursor"]})
+    seen = [r.report_id for r in first.context["reports"] + second.context["reports"]]
+    assert len(seen) == len(set(seen)) == 53 and "o" not in seen
