@@ -75,7 +75,8 @@ def tenant_home(request: HttpRequest) -> HttpResponse:
     period, chosen = period_from(request)
     summaries = overview([d for d in domains if d.is_verified], period)
     context = {
-        "domains": domains,
+        # Verified domains are in the overview; the plain list is for the rest.
+        "domains": [d for d in domains if not d.is_verified] if summaries else domains,
         "steps": steps,
         "onboarded": all(done for _, done in steps),
         "period": period,
