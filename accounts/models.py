@@ -9,6 +9,7 @@ from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Permis
 from django.db import models
 from django.utils import timezone
 from django_scopes import ScopedManager
+from rest_framework_api_key.models import AbstractAPIKey
 
 
 class UserManager(BaseUserManager["User"]):
@@ -166,3 +167,24 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_email} {self.action}"
+
+
+class KeyScope(models.TextChoices):
+    READ = "read", "Read only"
+    WRITE = "write", "Read and write"
+
+
+class ApiKey(AbstractAPIKey):
+    """A tenant's REST API key: shown once, stored as a prefix and a SHA-512 hash."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="api_keys")
+    scope = models.CharField(max_length=5, choices=KeyScope.choices, default=KeyScope.READ)
+    created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(AbstractAPIKey.Meta):
+        verbose_name = "API key"
+
+    @property
+    def writable(self) -> bool:
+        return self.scope == KeyScope.WRITE

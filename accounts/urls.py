@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from accounts import views
+from accounts import key_views, views
 
 tenant_patterns = [
     path("", views.tenant_home, name="tenant_home"),
@@ -15,6 +15,8 @@ tenant_patterns = [
     path("settings/", views.tenant_settings, name="tenant_settings"),
     path("delete", views.tenant_delete_view, name="tenant_delete"),
     path("audit/", views.audit_log, name="audit_log"),
+    path("keys/", key_views.api_keys, name="api_keys"),
+    path("keys/<str:pk>/revoke", key_views.api_key_revoke_view, name="api_key_revoke"),
 ]
 
 urlpatterns = [

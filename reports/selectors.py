@@ -150,8 +150,13 @@ def _top_result_types(ids: list[int], period: Period) -> dict[int, str]:
 
 def daily_series(domain: Domain, period: Period) -> list[DayPoint]:
     """One point per day of ``period`` (zero when nothing was reported)."""
+    return daily_series_for([domain], period)
+
+
+def daily_series_for(domains: list[Domain], period: Period) -> list[DayPoint]:
+    """``daily_series`` summed over several domains."""
     rows = (
-        DailyStat.objects.filter(period.q(), domain=domain)
+        DailyStat.objects.filter(period.q(), domain__in=domains)
         .values("day")
         .annotate(s=Sum("counted_successful"), f=Sum("counted_failed"))
     )

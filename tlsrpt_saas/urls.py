@@ -34,5 +34,6 @@ urlpatterns = [
     path("", include(accounts_urls.urlpatterns)),
     path("", include(reports_urls.urlpatterns)),
     path("t/<slug:slug>/", include(tenant_patterns)),
+    path("api/v1/", include("tlsrpt_saas.api_urls")),
     path("healthz", healthz, name="healthz"),
 ]

@@ -14,7 +14,7 @@ from django.test import Client
 from django.urls import URLPattern, reverse
 from django_scopes import scopes_disabled
 
-from accounts.models import Invitation, Membership, Role, Tenant
+from accounts.models import ApiKey, Invitation, Membership, Role, Tenant
 from domains.models import Domain
 from reports.inbound.store import inbound_store
 from reports.models import Channel, InboundMessage, MailboxSource, Report
@@ -37,6 +37,7 @@ class Objects:
     message: InboundMessage
     mailbox: MailboxSource
     report: Report
+    key: ApiKey
 
 
 def _report(tenant: Tenant, slug: str) -> Report:
@@ -68,6 +69,7 @@ def objects(slug: str) -> Objects:
             password_encrypted=secret_encrypt("p"),
         ),
         report=_report(tenant, slug),
+        key=ApiKey.objects.create_key(tenant=tenant, name="k")[0],
     )
 
 
@@ -126,6 +128,9 @@ ROUTES = {
     ("report_detail", "get"): (Role.VIEWER, _pk("report"), None),
     ("report_raw", "get"): (Role.VIEWER, _pk("report"), None),
     ("export_csv", "get"): (Role.VIEWER, lambda o: {"what": "failures"}, None),
+    ("api_keys", "get"): (Role.ADMIN, None, None),
+    ("api_keys", "post"): (Role.ADMIN, None, {"name": "new", "scope": "read"}),
+    ("api_key_revoke", "post"): (Role.ADMIN, _pk("key"), {}),
 }  # fmt: skip
 ROLES = [Role.VIEWER, Role.MEMBER, Role.ADMIN, Role.OWNER]
 

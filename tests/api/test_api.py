@@ -1,0 +1,188 @@
+"""REST API v1: keys, errors, domains, daily stats, isolation of every route, the schema."""
+
+import copy
+import json
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+from django_scopes import scope, scopes_disabled
+
+from accounts.models import ApiKey, KeyScope, Role, Tenant
+from domains.models import Domain
+from reports import selectors
+from tests.dnsserver import ZoneResolver
+from tests.factories import make_domain, make_member, make_tenant
+from tests.reports.helpers import ingest
+from tests.reports.mail import report_json
+
+pytestmark = pytest.mark.django_db
+API = "/api/v1"
+
+
+def key_for(tenant: Tenant, scope: KeyScope = KeyScope.READ, **fields: object) -> str:
+    return ApiKey.objects.create_key(tenant=tenant, name="test", scope=scope, **fields)[1]
+
+
+def api(secret: str | None = None, scheme: str = "Bearer") -> Client:
+    headers = {"HTTP_AUTHORIZATION": f"{scheme} {secret}"} if secret else {}
+    return Client(**headers)
+
+
+def test_without_a_key_401_in_the_error_shape() -> None:
+    response = api().get(f"{API}/domains")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+    assert response.json()["error"]["code"] == "not_authenticated"
+
+
+@pytest.mark.parametrize("scheme", ["Bearer", "Api-Key"])
+def test_both_key_schemes_read_the_tenant(scheme: str) -> None:
+    acme = make_tenant("acme")
+    response = api(key_for(acme), scheme).get(f"{API}/tenant")
+    assert response.status_code == 200
+    assert response.json() == {
+        "name": "Acme", "slug": "acme", "time_zone": "UTC",
+        "inbound_address": acme.inbound_address, "https_rua_url": acme.https_rua_url,
+    }  # fmt: skip
+
+
+def test_revoked_and_expired_keys_stop_at_once() -> None:
+    acme = make_tenant("acme")
+    secret = key_for(acme)
+    client = api(secret)
+    assert client.get(f"{API}/tenant").status_code == 200
+    ApiKey.objects.filter(tenant=acme).update(revoked=True)
+    assert client.get(f"{API}/tenant").status_code == 401
+    expired = key_for(acme, expiry_date=timezone.now() - timedelta(minutes=1))
+    assert api(expired).get(f"{API}/tenant").status_code == 401
+    assert api("nonsense.key").get(f"{API}/tenant").status_code == 401
+
+
+def test_a_read_key_cannot_write_and_a_write_key_adds_a_domain() -> None:
+    acme = make_tenant("acme")
+    refused = api(key_for(acme)).post(f"{API}/domains", {"name": "example.org"})
+    assert refused.status_code == 403
+    assert refused.json()["error"] == {
+        "code": "permission_denied", "message": "This key can only read."
+    }  # fmt: skip
+
+    response = api(key_for(acme, KeyScope.WRITE)).post(
+        f"{API}/domains", {"name": "Example.ORG."}, content_type="application/json"
+    )
+    assert response.status_code == 201
+    body = response.json()
+    assert (body["name"], body["state"]) == ("example.org", "pending")
+    assert body["records"]["tlsrpt"]["value"] == f"v=TLSRPTv1; rua=mailto:{acme.inbound_address}"
+
+
+def test_bad_input_is_400_with_fields_never_500() -> None:
+    acme = make_tenant("acme")
+    writer = api(key_for(acme, KeyScope.WRITE))
+    bad = writer.post(f"{API}/domains", {"name": "localhost"}, content_type="application/json")
+    assert bad.status_code == 400
+    assert bad.json()["error"]["fields"]["name"] == [
+        "localhost cannot receive mail from the internet."
+    ]
+    for query in ("from=yesterday", "domain=abc", "from=2026-01-02&to=2026-01-01"):
+        response = writer.get(f"{API}/stats/daily?{query}")
+        assert response.status_code == 400, query
+        assert response.json()["error"]["code"] == "invalid"
+
+
+def test_verify_now_through_the_api(dns: ZoneResolver) -> None:
+    acme = make_tenant("acme")
+    domain = make_domain(acme, "example.org", verified=False)
+    dns.add_txt("_tlsrpt-verify.example.org", domain.verification_token)
+    response = api(key_for(acme, KeyScope.WRITE)).post(f"{API}/domains/{domain.pk}/verify")
+    assert response.status_code == 200 and response.json()["state"] == "verified"
+
+
+def test_the_api_stats_equal_the_dashboards() -> None:
+    acme = make_tenant("acme")
+    domain = make_domain(acme, "example.org")
+    ingest(acme, json.dumps(report_json(domain="example.org", organization="Google")).encode())
+    ms = report_json(domain="example.org", organization="Microsoft", successful=5, failed=1)
+    tlsa = copy.deepcopy(ms["policies"][0])
+    tlsa["policy"]["policy-type"] = "tlsa"
+    ms["policies"].append(tlsa)
+    ingest(acme, json.dumps(ms).encode())
+    query = f"domain={domain.pk}&from=2026-10-30&to=2026-11-01"
+
+    rows = api(key_for(acme)).get(f"{API}/stats/daily?{query}").json()
+
+    period = selectors.Period.last(3, "UTC", today=timezone.datetime(2026, 11, 1).date())
+    with scope(tenant=acme):
+        expected = selectors.daily_series(domain, period)
+    assert rows == [
+        {"day": p.day.isoformat(), "successful": p.totals.successful,
+         "failed": p.totals.failed, "success_rate": p.totals.success_rate}
+        for p in expected
+    ]  # fmt: skip
+    assert rows[-1] == {"day": "2026-11-01", "successful": 15, "failed": 3, "success_rate": 83.33}
+
+
+def test_a_member_uses_the_api_with_the_session_and_csrf() -> None:
+    acme = make_tenant("acme")
+    viewer = make_member(acme, Role.VIEWER)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(viewer.user)
+    assert client.get(f"{API}/tenant", HTTP_X_TENANT="acme").status_code == 200
+    assert client.get(f"{API}/tenant", HTTP_X_TENANT="other").status_code == 404
+    refused = client.post(f"{API}/domains?tenant=acme", {"name": "example.org"})
+    assert refused.status_code == 403  # no CSRF token
+
+
+def test_docs_and_schema_are_served_without_a_cdn() -> None:
+    docs = Client().get(f"{API}/docs/").content.decode()
+    assert "swagger-ui" in docs and "cdn" not in docs.lower()
+    schema = Client().get(f"{API}/schema/?format=json")
+    assert schema.status_code == 200
+
+
+# Every route in the schema, with how to name tenant B's object in it.
+ISOLATION = {
+    "/api/v1/tenant": ("get", None),
+    "/api/v1/domains": ("get", None),
+    "/api/v1/domains/{id}": ("get", "domain"),
+    "/api/v1/domains/{id}/verify": ("post", "domain"),
+    "/api/v1/stats/daily": ("get", None),
+}
+
+
+def test_every_schema_route_is_in_the_isolation_table() -> None:
+    schema = json.loads(Client().get(f"{API}/schema/", HTTP_ACCEPT="application/json").content)
+    assert set(schema["paths"]) == set(ISOLATION)
+
+
+@pytest.mark.parametrize("path", list(ISOLATION))
+def test_a_key_of_tenant_a_never_reaches_tenant_b(path: str) -> None:
+    a, b = make_tenant("a"), make_tenant("b")
+    make_domain(a, "a.example")
+    theirs = make_domain(b, "b.example")
+    ingest(b, json.dumps(report_json(domain="b.example")).encode())
+    method, names = ISOLATION[path]
+    client = api(key_for(a, KeyScope.WRITE))
+    before = _fingerprint(b)
+
+    response = getattr(client, method)(path.replace("{id}", str(theirs.pk)))
+
+    if names:
+        assert response.status_code == 404
+    else:
+        assert response.status_code == 200
+        assert "b.example" not in response.content.decode()
+    if path == "/api/v1/stats/daily":
+        assert all(r["successful"] == 0 for r in response.json())
+        assert api(key_for(a)).get(f"{path}?domain={theirs.pk}").status_code == 404
+    assert _fingerprint(b) == before
+    deleted = client.delete(f"/api/v1/domains/{theirs.pk}")
+    assert deleted.status_code == 404 and _fingerprint(b) == before
+
+
+def _fingerprint(tenant: Tenant) -> tuple:
+    with scopes_disabled():
+        return tuple(
+            Domain.objects.filter(tenant=tenant).values_list("name", "verified_at", "checked_at")
+        )

@@ -1,0 +1,19 @@
+"""REST API v1 routes, its OpenAPI schema and its documentation (served locally)."""
+
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from accounts.api import TenantView
+from domains.api import DomainDetailView, DomainListView, DomainVerifyView
+from reports.api import StatsDailyView
+
+urlpatterns = [
+    path("tenant", TenantView.as_view(), name="api_tenant"),
+    path("domains", DomainListView.as_view(), name="api_domains"),
+    path("domains/<int:pk>", DomainDetailView.as_view(), name="api_domain"),
+    path("domains/<int:pk>/verify", DomainVerifyView.as_view(), name="api_domain_verify"),
+    path("stats/daily", StatsDailyView.as_view(), name="api_stats_daily"),
+    path("schema/", SpectacularAPIView.as_view(), name="api_schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
+    path("docs/redoc/", SpectacularRedocView.as_view(url_name="api_schema"), name="api_redoc"),
+]
