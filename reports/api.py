@@ -2,15 +2,21 @@
 
 from datetime import date
 
+import django_filters
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers
+from rest_framework import generics, serializers
+from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.api_auth import TenantAPIView
 from domains.models import Domain
 from reports import selectors
+from reports.models import FailureDetail, PolicyResult, Report
 
 
 class DayStatSerializer(serializers.Serializer):
@@ -68,3 +74,116 @@ class StatsDailyView(TenantAPIView):
             for p in series
         ]  # fmt: skip
         return Response(DayStatSerializer(rows, many=True).data)
+
+
+class FailureSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = FailureDetail
+        fields = ["result_type", "sending_mta_ip", "receiving_mx_hostname",
+                  "receiving_mx_helo", "receiving_ip", "failed_session_count",
+                  "failure_reason_code", "additional_information"]  # fmt: skip
+
+
+class PolicySerializer(serializers.ModelSerializer):
+    domain = serializers.IntegerField(source="domain_id", allow_null=True)
+    failure_details = FailureSerializer(source="failures", many=True)
+
+    class Meta:
+        model = PolicyResult
+        fields = ["policy_type", "policy_domain", "domain", "policy_strings", "mx_hosts",
+                  "successful", "failed", "counted", "failure_details"]  # fmt: skip
+
+
+class ReportSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Report
+        fields = ["id", "organization", "report_id", "start", "end", "day", "contact_info",
+                  "successful", "failed", "dkim_result", "dkim_domain", "tls_report_domain",
+                  "tls_report_submitter"]  # fmt: skip
+
+
+class ReportDetailSerializer(ReportSerializer):
+    policies = PolicySerializer(many=True)
+
+    class Meta(ReportSerializer.Meta):
+        fields = [*ReportSerializer.Meta.fields, "policies"]
+
+
+class ReportFilter(django_filters.FilterSet):
+    domain = django_filters.NumberFilter(method="by_domain", help_text="A domain id.")
+    organization = django_filters.CharFilter()
+    start = django_filters.DateFilter(field_name="day", lookup_expr="gte", label="from")
+    end = django_filters.DateFilter(field_name="day", lookup_expr="lte", label="to")
+    policy_type = django_filters.CharFilter(method="by_policy_type")
+    result_type = django_filters.CharFilter(method="by_result_type")
+    has_failures = django_filters.BooleanFilter(method="by_failures")
+
+    class Meta:
+        model = Report
+        fields = ["domain", "organization", "start", "end", "policy_type", "result_type",
+                  "has_failures"]  # fmt: skip
+
+    def by_domain(self, queryset, name: str, value: int):
+        return queryset.filter(
+            pk__in=PolicyResult.objects.filter(domain_id=value).values("report_id")
+        )
+
+    def by_policy_type(self, queryset, name: str, value: str):
+        return queryset.filter(
+            pk__in=PolicyResult.objects.filter(policy_type=value).values("report_id")
+        )
+
+    def by_result_type(self, queryset, name: str, value: str):
+        policies = PolicyResult.objects.filter(failures__result_type=value)
+        return queryset.filter(pk__in=policies.values("report_id"))
+
+    def by_failures(self, queryset, name: str, value: bool):
+        return queryset.filter(failed__gt=0) if value else queryset.filter(failed=0)
+
+
+class ReportCursor(CursorPagination):
+    ordering = ("-day", "-id")
+    page_size = 50
+    max_page_size = 500
+    page_size_query_param = "page_size"
+
+
+class ReportListView(TenantAPIView, generics.ListAPIView):
+    serializer_class = ReportSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = ReportFilter
+    pagination_class = ReportCursor
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no tenant
+            return Report.objects.none()
+        return Report.objects.filter(tenant=self.request.tenant).defer("raw_json_gz")
+
+    @extend_schema(summary="Reports, newest first, filtered; cursor pagination")
+    def get(self, request: Request, *args: object, **kwargs: object) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class ReportDetailView(TenantAPIView, generics.RetrieveAPIView):
+    serializer_class = ReportDetailSerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no tenant
+            return Report.objects.none()
+        return (
+            Report.objects.filter(tenant=self.request.tenant)
+            .defer("raw_json_gz")
+            .prefetch_related("policies__failures")
+        )
+
+    @extend_schema(summary="One report with its policies and failure details")
+    def get(self, request: Request, *args: object, **kwargs: object) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class ReportRawView(TenantAPIView):
+    @extend_schema(responses={(200, "application/json"): OpenApiTypes.OBJECT},
+                   summary="The report's JSON exactly as the sender sent it")  # fmt: skip
+    def get(self, request: Request, pk: int) -> HttpResponse:
+        report = get_object_or_404(Report, pk=pk, tenant=request.tenant)
+        return HttpResponse(report.raw_json, content_type="application/json")

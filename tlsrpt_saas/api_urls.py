@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from accounts.api import TenantView
 from domains.api import DomainDetailView, DomainListView, DomainVerifyView
-from reports.api import StatsDailyView
+from reports.api import ReportDetailView, ReportListView, ReportRawView, StatsDailyView
 
 urlpatterns = [
     path("tenant", TenantView.as_view(), name="api_tenant"),
@@ -13,6 +13,9 @@ urlpatterns = [
     path("domains/<int:pk>", DomainDetailView.as_view(), name="api_domain"),
     path("domains/<int:pk>/verify", DomainVerifyView.as_view(), name="api_domain_verify"),
     path("stats/daily", StatsDailyView.as_view(), name="api_stats_daily"),
+    path("reports", ReportListView.as_view(), name="api_reports"),
+    path("reports/<int:pk>", ReportDetailView.as_view(), name="api_report"),
+    path("reports/<int:pk>/raw", ReportRawView.as_view(), name="api_report_raw"),
     path("schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
     path("docs/redoc/", SpectacularRedocView.as_view(url_name="api_schema"), name="api_redoc"),

@@ -12,6 +12,7 @@ from django_scopes import scope, scopes_disabled
 from accounts.models import ApiKey, KeyScope, Role, Tenant
 from domains.models import Domain
 from reports import selectors
+from reports.models import Report
 from tests.dnsserver import ZoneResolver
 from tests.factories import make_domain, make_member, make_tenant
 from tests.reports.helpers import ingest
@@ -148,6 +149,9 @@ ISOLATION = {
     "/api/v1/domains/{id}": ("get", "domain"),
     "/api/v1/domains/{id}/verify": ("post", "domain"),
     "/api/v1/stats/daily": ("get", None),
+    "/api/v1/reports": ("get", None),
+    "/api/v1/reports/{id}": ("get", "report"),
+    "/api/v1/reports/{id}/raw": ("get", "report"),
 }
 
 
@@ -166,7 +170,10 @@ def test_a_key_of_tenant_a_never_reaches_tenant_b(path: str) -> None:
     client = api(key_for(a, KeyScope.WRITE))
     before = _fingerprint(b)
 
-    response = getattr(client, method)(path.replace("{id}", str(theirs.pk)))
+    with scopes_disabled():
+        their_report = Report.objects.get(tenant=b)
+    target = their_report if names == "report" else theirs
+    response = getattr(client, method)(path.replace("{id}", str(target.pk)))
 
     if names:
         assert response.status_code == 404
@@ -186,3 +193,37 @@ def _fingerprint(tenant: Tenant) -> tuple:
         return tuple(
             Domain.objects.filter(tenant=tenant).values_list("name", "verified_at", "checked_at")
         )
+
+
+def test_reports_list_filters_pages_and_details() -> None:
+    acme = make_tenant("acme")
+    domain = make_domain(acme, "example.org")
+    other = make_domain(acme, "other.example")
+    for i in range(3):
+        ingest(acme, json.dumps(report_json(domain="example.org", report_id=f"e{i}")).encode())
+    ingest(acme, json.dumps(report_json(domain="other.example", report_id="o", failed=0)).encode())
+    client = api(key_for(acme))
+
+    everything = client.get(f"{API}/reports").json()
+    assert [r["report_id"] for r in everything["results"]] == ["o", "e2", "e1", "e0"]
+    by_domain = client.get(f"{API}/reports?domain={domain.pk}&page_size=2").json()
+    assert [r["report_id"] for r in by_domain["results"]] == ["e2", "e1"]
+    rest = Client(HTTP_AUTHORIZATION=client.defaults["HTTP_AUTHORIZATION"]).get(by_domain["next"])
+    assert [r["report_id"] for r in rest.json()["results"]] == ["e0"]
+    clean = client.get(f"{API}/reports?has_failures=false").json()["results"]
+    assert [r["report_id"] for r in clean] == ["o"]
+    assert (
+        client.get(f"{API}/reports?domain={other.pk}&result_type=certificate-expired").json()[
+            "results"
+        ]
+        == []
+    )
+    assert client.get(f"{API}/reports?start=not-a-date").status_code == 400
+
+    report_pk = everything["results"][-1]["id"]
+    detail = client.get(f"{API}/reports/{report_pk}").json()
+    (policy,) = detail["policies"]
+    assert (policy["successful"], policy["failed"], policy["domain"]) == (10, 2, domain.pk)
+    assert policy["failure_details"][0]["result_type"] == "certificate-expired"
+    raw = client.get(f"{API}/reports/{report_pk}/raw")
+    assert json.loads(raw.content)["report-id"] == "e0"
