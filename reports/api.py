@@ -187,3 +187,96 @@ class ReportRawView(TenantAPIView):
     def get(self, request: Request, pk: int) -> HttpResponse:
         report = get_object_or_404(Report, pk=pk, tenant=request.tenant)
         return HttpResponse(report.raw_json, content_type="application/json")
+
+
+class FlatFailureSerializer(serializers.Serializer):
+    day = serializers.DateField(source="policy.day")
+    report = serializers.IntegerField(source="policy.report_id")
+    organization = serializers.CharField(source="policy.report.organization")
+    domain = serializers.IntegerField(source="policy.domain_id", allow_null=True)
+    policy_type = serializers.CharField(source="policy.policy_type")
+    counted = serializers.BooleanField(source="policy.counted")
+    result_type = serializers.CharField()
+    sending_mta_ip = serializers.CharField()
+    receiving_mx_hostname = serializers.CharField()
+    receiving_ip = serializers.CharField()
+    failed_session_count = serializers.IntegerField()
+    failure_reason_code = serializers.CharField()
+    additional_information = serializers.CharField()
+
+
+class FailureFilter(django_filters.FilterSet):
+    domain = django_filters.NumberFilter(field_name="policy__domain_id")
+    start = django_filters.DateFilter(field_name="policy__day", lookup_expr="gte")
+    end = django_filters.DateFilter(field_name="policy__day", lookup_expr="lte")
+    result_type = django_filters.CharFilter()
+    organization = django_filters.CharFilter(field_name="policy__report__organization")
+
+    class Meta:
+        model = FailureDetail
+        fields = ["domain", "start", "end", "result_type", "organization"]
+
+
+class FailureCursor(CursorPagination):
+    ordering = ("-id",)
+    page_size = 100
+    max_page_size = 1000
+    page_size_query_param = "page_size"
+
+
+class FailureListView(TenantAPIView, generics.ListAPIView):
+    serializer_class = FlatFailureSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = FailureFilter
+    pagination_class = FailureCursor
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no tenant
+            return FailureDetail.objects.none()
+        return (
+            FailureDetail.objects.filter(tenant=self.request.tenant)
+            .select_related("policy__report")
+            .defer("policy__report__raw_json_gz")
+        )
+
+    @extend_schema(summary="Failure details, one row each, for export")
+    def get(self, request: Request, *args: object, **kwargs: object) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class BreakdownSerializer(serializers.Serializer):
+    key = serializers.CharField(allow_blank=True)
+    failed = serializers.IntegerField()
+
+
+BREAKDOWN_KEYS = [*selectors.BREAKDOWNS, "sending_ip"]
+
+
+class StatsBreakdownView(TenantAPIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("by", OpenApiTypes.STR, enum=BREAKDOWN_KEYS, required=True),
+            OpenApiParameter("domain", OpenApiTypes.INT, required=True),
+            OpenApiParameter("from", OpenApiTypes.DATE),
+            OpenApiParameter("to", OpenApiTypes.DATE),
+        ],
+        responses=BreakdownSerializer(many=True),
+        summary="Failed sessions of a domain by result type, MX, organization or sending IP",
+    )  # fmt: skip
+    def get(self, request: Request) -> Response:
+        by = request.query_params.get("by", "")
+        if by not in BREAKDOWN_KEYS:
+            raise serializers.ValidationError({"by": [f"One of {', '.join(BREAKDOWN_KEYS)}."]})
+        raw = request.query_params.get("domain", "")
+        if not raw.isdigit():
+            raise serializers.ValidationError({"domain": ["Give a domain id."]})
+        domain = get_object_or_404(Domain, pk=int(raw), tenant=request.tenant)
+        period = _period(request)
+        rows = (
+            selectors.failures_by_sending_ip(domain, period)
+            if by == "sending_ip"
+            else selectors.failures_by(domain, period, by)
+        )
+        return Response(
+            BreakdownSerializer([{"key": k, "failed": n} for k, n in rows], many=True).data
+        )

@@ -5,7 +5,14 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from accounts.api import TenantView
 from domains.api import DomainDetailView, DomainListView, DomainVerifyView
-from reports.api import ReportDetailView, ReportListView, ReportRawView, StatsDailyView
+from reports.api import (
+    FailureListView,
+    ReportDetailView,
+    ReportListView,
+    ReportRawView,
+    StatsBreakdownView,
+    StatsDailyView,
+)
 
 urlpatterns = [
     path("tenant", TenantView.as_view(), name="api_tenant"),
@@ -13,6 +20,8 @@ urlpatterns = [
     path("domains/<int:pk>", DomainDetailView.as_view(), name="api_domain"),
     path("domains/<int:pk>/verify", DomainVerifyView.as_view(), name="api_domain_verify"),
     path("stats/daily", StatsDailyView.as_view(), name="api_stats_daily"),
+    path("stats/breakdown", StatsBreakdownView.as_view(), name="api_stats_breakdown"),
+    path("failures", FailureListView.as_view(), name="api_failures"),
     path("reports", ReportListView.as_view(), name="api_reports"),
     path("reports/<int:pk>", ReportDetailView.as_view(), name="api_report"),
     path("reports/<int:pk>/raw", ReportRawView.as_view(), name="api_report_raw"),

@@ -152,7 +152,11 @@ ISOLATION = {
     "/api/v1/reports": ("get", None),
     "/api/v1/reports/{id}": ("get", "report"),
     "/api/v1/reports/{id}/raw": ("get", "report"),
+    "/api/v1/failures": ("get", None),
+    "/api/v1/stats/breakdown": ("get", "domain"),
 }
+# Routes whose object goes in the query string.
+QUERIES = {"/api/v1/stats/breakdown": "?by=result_type&domain={id}"}
 
 
 def test_every_schema_route_is_in_the_isolation_table() -> None:
@@ -173,13 +177,16 @@ def test_a_key_of_tenant_a_never_reaches_tenant_b(path: str) -> None:
     with scopes_disabled():
         their_report = Report.objects.get(tenant=b)
     target = their_report if names == "report" else theirs
-    response = getattr(client, method)(path.replace("{id}", str(target.pk)))
+    url = (path + QUERIES.get(path, "")).replace("{id}", str(target.pk))
+    response = getattr(client, method)(url)
 
     if names:
         assert response.status_code == 404
     else:
         assert response.status_code == 200
         assert "b.example" not in response.content.decode()
+    if path in ("/api/v1/reports", "/api/v1/failures"):
+        assert response.json()["results"] == []  # tenant A has none; B's are not listed
     if path == "/api/v1/stats/daily":
         assert all(r["successful"] == 0 for r in response.json())
         assert api(key_for(a)).get(f"{path}?domain={theirs.pk}").status_code == 404
@@ -227,3 +234,22 @@ def test_reports_list_filters_pages_and_details() -> None:
     assert policy["failure_details"][0]["result_type"] == "certificate-expired"
     raw = client.get(f"{API}/reports/{report_pk}/raw")
     assert json.loads(raw.content)["report-id"] == "e0"
+
+
+def test_failures_and_breakdowns_with_exact_numbers() -> None:
+    acme = make_tenant("acme")
+    domain = make_domain(acme, "example.org")
+    ingest(acme, json.dumps(report_json(domain="example.org", failed=4)).encode())
+    client = api(key_for(acme))
+
+    (row,) = client.get(f"{API}/failures?domain={domain.pk}").json()["results"]
+    assert (row["result_type"], row["failed_session_count"], row["day"]) == (
+        "certificate-expired", 4, "2026-11-01"
+    )  # fmt: skip
+    query = f"domain={domain.pk}&from=2026-11-01&to=2026-11-01"
+    for by, key in (("result_type", "certificate-expired"), ("receiving_mx", "mx.example.org"),
+                    ("organization", "Example Sender"), ("sending_ip", "192.0.2.10")):  # fmt: skip
+        rows = client.get(f"{API}/stats/breakdown?by={by}&{query}").json()
+        assert rows == [{"key": key, "failed": 4}], by
+    assert client.get(f"{API}/stats/breakdown?by=colour&{query}").status_code == 400
+    assert client.get(f"{API}/stats/breakdown?by=result_type").status_code == 400
