@@ -3,6 +3,8 @@
 from datetime import date
 
 import django_filters
+from django.conf import settings
+from django.db.models import Prefetch
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django_filters.rest_framework import DjangoFilterBackend
@@ -10,13 +12,18 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
 from rest_framework.pagination import CursorPagination
+from rest_framework.parsers import FileUploadParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.api_auth import TenantAPIView
+from accounts.models import Role
 from domains.models import Domain
 from reports import selectors
-from reports.models import FailureDetail, PolicyResult, Report
+from reports.explanations import explain
+from reports.inbound.store import inbound_store
+from reports.ingest import message_reprocess
+from reports.models import Channel, FailureDetail, InboundMessage, PolicyResult, Report
 
 
 class DayStatSerializer(serializers.Serializer):
@@ -280,3 +287,96 @@ class StatsBreakdownView(TenantAPIView):
         return Response(
             BreakdownSerializer([{"key": k, "failed": n} for k, n in rows], many=True).data
         )
+
+
+class InboundSerializer(serializers.ModelSerializer):
+    explanation = serializers.SerializerMethodField()
+    reports = serializers.SerializerMethodField()
+
+    class Meta:
+        model = InboundMessage
+        fields = ["id", "channel", "received_at", "size", "filename", "status", "error_code",
+                  "error_message", "explanation", "reports"]  # fmt: skip
+
+    def get_explanation(self, message: InboundMessage) -> str:
+        return explain(message.status, message.error_code)
+
+    def get_reports(self, message: InboundMessage) -> list[int]:
+        return [r.pk for r in message.reports.all()]
+
+
+class InboundCursor(CursorPagination):
+    ordering = ("-received_at", "-id")
+    page_size = 50
+    max_page_size = 500
+    page_size_query_param = "page_size"
+
+
+class InboundListView(TenantAPIView, generics.ListAPIView):
+    serializer_class = InboundSerializer
+    pagination_class = InboundCursor
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no tenant
+            return InboundMessage.objects.none()
+        return (
+            InboundMessage.objects.filter(tenant=self.request.tenant)
+            .defer("raw")
+            .prefetch_related(Prefetch("reports", queryset=Report.objects.only("id", "inbound")))
+        )
+
+    @extend_schema(summary="The ingest log: every message received, with its outcome")
+    def get(self, request: Request, *args: object, **kwargs: object) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class InboundDetailView(TenantAPIView):
+    @extend_schema(responses=InboundSerializer, summary="One inbound message and its outcome")
+    def get(self, request: Request, pk: int) -> Response:
+        message = get_object_or_404(
+            InboundMessage.objects.defer("raw"), pk=pk, tenant=request.tenant
+        )
+        return Response(InboundSerializer(message).data)
+
+
+class InboundReprocessView(TenantAPIView):
+    write_role = Role.MEMBER
+
+    @extend_schema(request=None, responses=InboundSerializer,
+                   summary="Queue a failed or unattributed message again (write key)")  # fmt: skip
+    def post(self, request: Request, pk: int) -> Response:
+        message = get_object_or_404(
+            InboundMessage.objects.defer("raw"), pk=pk, tenant=request.tenant
+        )
+        if not message_reprocess(message=message):
+            raise serializers.ValidationError(
+                {"status": ["Only failed or unattributed messages can be reprocessed."]}
+            )
+        message.refresh_from_db()
+        return Response(InboundSerializer(message).data)
+
+
+class UploadSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="A .json, .json.gz, .zip or .eml report.")
+
+
+class InboundUploadView(TenantAPIView):
+    write_role = Role.MEMBER
+    parser_classes = [MultiPartParser, FileUploadParser]
+
+    @extend_schema(
+        request={"multipart/form-data": UploadSerializer},
+        responses={201: InboundSerializer},
+        summary="Upload a report (multipart field 'file'); poll inbound/{id} for the outcome",
+    )  # fmt: skip
+    def post(self, request: Request) -> Response:
+        upload = request.data.get("file")
+        if upload is None:
+            raise serializers.ValidationError({"file": ["Send the report as the field 'file'."]})
+        if upload.size > settings.TLSRPT_MAX_MESSAGE_BYTES:
+            raise serializers.ValidationError({"file": ["The file is too large."]})
+        message = inbound_store(
+            tenant=request.tenant, channel=Channel.UPLOAD, raw=upload.read(),
+            filename=upload.name or "",
+        )  # fmt: skip
+        return Response(InboundSerializer(message).data, status=201)

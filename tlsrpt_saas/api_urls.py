@@ -7,6 +7,10 @@ from accounts.api import TenantView
 from domains.api import DomainDetailView, DomainListView, DomainVerifyView
 from reports.api import (
     FailureListView,
+    InboundDetailView,
+    InboundListView,
+    InboundReprocessView,
+    InboundUploadView,
     ReportDetailView,
     ReportListView,
     ReportRawView,
@@ -22,6 +26,10 @@ urlpatterns = [
     path("stats/daily", StatsDailyView.as_view(), name="api_stats_daily"),
     path("stats/breakdown", StatsBreakdownView.as_view(), name="api_stats_breakdown"),
     path("failures", FailureListView.as_view(), name="api_failures"),
+    path("inbound", InboundListView.as_view(), name="api_inbound"),
+    path("inbound/upload", InboundUploadView.as_view(), name="api_inbound_upload"),
+    path("inbound/<int:pk>", InboundDetailView.as_view(), name="api_inbound_message"),
+    path("inbound/<int:pk>/reprocess", InboundReprocessView.as_view(), name="api_reprocess"),
     path("reports", ReportListView.as_view(), name="api_reports"),
     path("reports/<int:pk>", ReportDetailView.as_view(), name="api_report"),
     path("reports/<int:pk>/raw", ReportRawView.as_view(), name="api_report_raw"),

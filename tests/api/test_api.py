@@ -12,7 +12,7 @@ from django_scopes import scope, scopes_disabled
 from accounts.models import ApiKey, KeyScope, Role, Tenant
 from domains.models import Domain
 from reports import selectors
-from reports.models import Report
+from reports.models import InboundMessage, Report, Status
 from tests.dnsserver import ZoneResolver
 from tests.factories import make_domain, make_member, make_tenant
 from tests.reports.helpers import ingest
@@ -154,6 +154,10 @@ ISOLATION = {
     "/api/v1/reports/{id}/raw": ("get", "report"),
     "/api/v1/failures": ("get", None),
     "/api/v1/stats/breakdown": ("get", "domain"),
+    "/api/v1/inbound": ("get", None),
+    "/api/v1/inbound/upload": ("post", None),
+    "/api/v1/inbound/{id}": ("get", "message"),
+    "/api/v1/inbound/{id}/reprocess": ("post", "message"),
 }
 # Routes whose object goes in the query string.
 QUERIES = {"/api/v1/stats/breakdown": "?by=result_type&domain={id}"}
@@ -176,16 +180,17 @@ def test_a_key_of_tenant_a_never_reaches_tenant_b(path: str) -> None:
 
     with scopes_disabled():
         their_report = Report.objects.get(tenant=b)
-    target = their_report if names == "report" else theirs
+        their_message = InboundMessage.objects.get(tenant=b)
+    target = {"report": their_report, "message": their_message}.get(names, theirs)
     url = (path + QUERIES.get(path, "")).replace("{id}", str(target.pk))
     response = getattr(client, method)(url)
 
     if names:
         assert response.status_code == 404
-    else:
-        assert response.status_code == 200
+    else:  # a list, or an upload without a file (nothing of B's named)
+        assert response.status_code == (400 if path.endswith("upload") else 200)
         assert "b.example" not in response.content.decode()
-    if path in ("/api/v1/reports", "/api/v1/failures"):
+    if path in ("/api/v1/reports", "/api/v1/failures", "/api/v1/inbound"):
         assert response.json()["results"] == []  # tenant A has none; B's are not listed
     if path == "/api/v1/stats/daily":
         assert all(r["successful"] == 0 for r in response.json())
@@ -253,3 +258,46 @@ def test_failures_and_breakdowns_with_exact_numbers() -> None:
         assert rows == [{"key": key, "failed": 4}], by
     assert client.get(f"{API}/stats/breakdown?by=colour&{query}").status_code == 400
     assert client.get(f"{API}/stats/breakdown?by=result_type").status_code == 400
+
+
+def test_upload_then_read_the_outcome_and_reprocess() -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from reports.ingest import message_run
+
+    acme = make_tenant("acme")
+    domain = make_domain(acme, "example.org", verified=False)
+    writer = api(key_for(acme, KeyScope.WRITE))
+    body = json.dumps(report_json(domain="example.org")).encode()
+    assert (
+        api(key_for(acme))
+        .post(f"{API}/inbound/upload", {"file": SimpleUploadedFile("r.json", body)})
+        .status_code
+        == 403
+    )
+
+    created = writer.post(f"{API}/inbound/upload", {"file": SimpleUploadedFile("r.json", body)})
+    assert created.status_code == 201
+    message_id = created.json()["id"]
+    assert created.json()["status"] == "received"
+    message_run(message_id=message_id)
+    outcome = writer.get(f"{API}/inbound/{message_id}").json()
+    assert (outcome["status"], outcome["reports"]) == ("unattributed", [])
+    assert "Verify the domain, then reprocess." in outcome["explanation"]
+
+    with scopes_disabled():
+        Domain.objects.filter(pk=domain.pk).update(verified_at=timezone.now())
+    again = writer.post(f"{API}/inbound/{message_id}/reprocess")
+    assert again.status_code == 200 and again.json()["status"] == "received"
+    message_run(message_id=message_id)
+    done = writer.get(f"{API}/inbound/{message_id}").json()
+    assert done["status"] == Status.PROCESSED and len(done["reports"]) == 1
+    assert writer.post(f"{API}/inbound/{message_id}/reprocess").status_code == 400
+
+    raw = writer.post(
+        f"{API}/inbound/upload", body, content_type="application/json",
+        HTTP_CONTENT_DISPOSITION="attachment; filename=raw.json",
+    )  # fmt: skip
+    assert raw.status_code == 201 and raw.json()["filename"] == "raw.json"
+    listed = writer.get(f"{API}/inbound").json()["results"]
+    assert [m["filename"] for m in listed] == ["raw.json", "r.json"]
