@@ -8,6 +8,7 @@ runs inside that tenant's scope, so a query can only see its rows.
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.http import Http404
 from django.utils import timezone
 from django_scopes import scope
@@ -16,6 +17,7 @@ from rest_framework import exceptions, permissions
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView, exception_handler
 
 from accounts.models import ApiKey, Membership, Role, Tenant
@@ -58,6 +60,24 @@ class KeyAuthenticationScheme(OpenApiAuthenticationExtension):
         }
 
 
+class KeyRateThrottle(SimpleRateThrottle):
+    """Requests per key (or per person, for sessions), counted in the shared cache."""
+
+    scope = "api"
+
+    def get_rate(self) -> str:
+        return settings.API_RATE_LIMIT
+
+    def get_cache_key(self, request: Request, view: object) -> str | None:
+        if isinstance(request.auth, ApiKey):
+            ident = f"key:{request.auth.prefix}"
+        elif request.user and request.user.is_authenticated:
+            ident = f"user:{request.user.pk}"
+        else:
+            ident = f"ip:{self.get_ident(request)}"
+        return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
 def _resolve(request: Request) -> tuple[Tenant, Role]:
     if isinstance(request.auth, ApiKey):
         return request.auth.tenant, Role.ADMIN if request.auth.writable else Role.VIEWER
@@ -82,6 +102,7 @@ class TenantAPIView(APIView):
 
     authentication_classes = [KeyAuthentication, SessionAuthentication]
     permission_classes = [permissions.AllowAny]
+    throttle_classes = [KeyRateThrottle]
     write_role = Role.ADMIN
 
     def initial(self, request: Request, *args: object, **kwargs: object) -> None:

@@ -276,6 +276,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "accounts.api_auth.api_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
 }
+# Requests per API key (or per person, with a session), e.g. 600/min; 429 beyond.
+API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="600/min")
 SPECTACULAR_SETTINGS = {
     "TITLE": "TLS-RPT API",
     "DESCRIPTION": "A tenant's domains, reports and figures. Authenticate with an API key "

@@ -301,3 +301,15 @@ def test_upload_then_read_the_outcome_and_reprocess() -> None:
     assert raw.status_code == 201 and raw.json()["filename"] == "raw.json"
     listed = writer.get(f"{API}/inbound").json()["results"]
     assert [m["filename"] for m in listed] == ["raw.json", "r.json"]
+
+
+def test_over_the_rate_limit_429_with_retry_after(settings) -> None:
+    settings.API_RATE_LIMIT = "3/min"
+    acme = make_tenant("acme")
+    client, other = api(key_for(acme)), api(key_for(acme))
+    statuses = [client.get(f"{API}/tenant").status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    limited = client.get(f"{API}/tenant")
+    assert limited.json()["error"]["code"] == "throttled"
+    assert 0 < int(limited["Retry-After"]) <= 60
+    assert other.get(f"{API}/tenant").status_code == 200  # counted per key
