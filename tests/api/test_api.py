@@ -46,6 +46,7 @@ def test_both_key_schemes_read_the_tenant(scheme: str) -> None:
     assert response.json() == {
         "name": "Acme", "slug": "acme", "time_zone": "UTC",
         "inbound_address": acme.inbound_address, "https_rua_url": acme.https_rua_url,
+        "members": [{"email": "owner@acme.test", "role": "owner"}],
     }  # fmt: skip
 
 
