@@ -1,0 +1,167 @@
+"""API benchmark on the dashboard benchmark's large tenant: p50/p95, and requests/s.
+
+``python bench/api.py`` uses the database ``bench/dashboard.py`` loaded (run that
+first; ``--load`` loads a tenth of it here when it is missing), makes a read key, then:
+
+* times 40 ``stats/daily`` requests for 90 days and 40 filtered ``reports`` pages
+  (a domain, with failures) through Django's test client: p50 and p95;
+* starts gunicorn with 2 workers and sends ``stats/daily`` requests from 8 concurrent
+  connections of a second process's asyncio client: requests/s.
+
+Targets on 2 cores: stats/daily p95 <= 50 ms, reports page p95 <= 80 ms.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import dashboard  # noqa: E402
+
+TARGETS_MS = {"stats_daily": 50.0, "reports": 80.0}
+OUTPUT = ROOT / "var" / "bench" / "api.json"
+LOAD_REQUESTS = 2000
+CLIENTS = 8
+
+
+def _setup(load: bool) -> None:
+    os.environ.update(dashboard.ENV)
+    try:
+        import django
+
+        django.setup()
+        from django_scopes import scopes_disabled
+
+        from reports.models import Report
+
+        with scopes_disabled():
+            present = Report.objects.exists()
+    except Exception:
+        present = False
+    if present:  # loaded by an older checkout: bring its schema up to date
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+            cwd=ROOT, env={**os.environ, **dashboard.ENV}, check=True,
+        )  # fmt: skip
+    else:
+        if not load:
+            sys.exit("Run bench/dashboard.py first (or pass --load for a smaller tenant).")
+        dashboard.prepare()
+        dashboard.load(100_000, 10)
+
+
+def _timings(client, urls: list[str]) -> dict:
+    for url in urls[:3]:
+        client.get(url)
+    times = []
+    for url in urls:
+        begin = time.perf_counter()
+        response = client.get(url)
+        times.append(1000 * (time.perf_counter() - begin))
+        if response.status_code != 200:
+            raise RuntimeError(f"{url}: {response.status_code}")
+    times.sort()
+    return {"p50_ms": round(statistics.median(times), 1),
+            "p95_ms": round(times[int(0.95 * (len(times) - 1))], 1)}  # fmt: skip
+
+
+def _load_test(secret: str, path: str) -> float:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, **dashboard.ENV, "API_RATE_LIMIT": "1000000/min"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "tlsrpt_saas.wsgi", "--bind", f"127.0.0.1:{port}",
+         "--workers", "2", "--no-control-socket"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+    request = (
+        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {secret}\r\n"
+        "Connection: close\r\n\r\n"
+    ).encode()
+
+    async def one(limit: asyncio.Semaphore) -> None:
+        async with limit:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(request)
+            status = (await reader.readline()).split(b" ", 2)[1]
+            await reader.read()
+            writer.close()
+            if status != b"200":
+                raise RuntimeError(f"stats/daily answered {status.decode()}")
+
+    async def many(n: int) -> None:
+        limit = asyncio.Semaphore(CLIENTS)
+        await asyncio.gather(*(one(limit) for _ in range(n)))
+
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
+        asyncio.run(many(4 * CLIENTS))  # warm-up
+        begin = time.perf_counter()
+        asyncio.run(many(LOAD_REQUESTS))
+        return LOAD_REQUESTS / (time.perf_counter() - begin)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(20)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--load", action="store_true", help="load a smaller tenant if needed")
+    args = parser.parse_args()
+    _setup(args.load)
+    from django.test import Client
+    from django_scopes import scopes_disabled
+
+    from accounts.models import ApiKey, KeyScope, Tenant
+    from domains.models import Domain
+
+    with scopes_disabled():
+        tenant = Tenant.objects.get(slug="big")
+        ids = list(Domain.objects.filter(tenant=tenant).order_by("pk").values_list("pk", flat=True))
+    _, secret = ApiKey.objects.create_key(tenant=tenant, name="bench", scope=KeyScope.READ)
+    client = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Bearer {secret}")
+    last = dashboard.LAST_DAY
+    window = f"from={last - timedelta(days=89)}&to={last}"
+    daily = [f"/api/v1/stats/daily?domain={ids[i * 7 % len(ids)]}&{window}" for i in range(40)]
+    reports = [f"/api/v1/reports?domain={ids[i * 11 % len(ids)]}&has_failures=true"
+               for i in range(40)]  # fmt: skip
+    results = {"stats_daily": _timings(client, daily), "reports": _timings(client, reports)}
+    rate = _load_test(secret, f"/api/v1/stats/daily?domain={ids[0]}&{window}")
+
+    print(f"\nAPI on the dashboard benchmark's tenant ({len(ids)} domains)")
+    print(f"{'endpoint':<12} {'p50 ms':>8} {'p95 ms':>8} {'target':>8} {'ratio':>6}  result")
+    for name, r in results.items():
+        target = TARGETS_MS[name]
+        verdict = "pass" if r["p95_ms"] <= target else "FAIL"
+        ratio = target / r["p95_ms"]
+        print(f"{name:<12} {r['p50_ms']:>8} {r['p95_ms']:>8} {target:>8} {ratio:>5.2f}x  {verdict}")
+    print(
+        f"stats/daily under load, gunicorn 2 workers, {CLIENTS} connections: {rate:,.0f} requests/s"
+    )
+    OUTPUT.parent.mkdir(parents=True, exist_ok=True)
+    OUTPUT.write_text(
+        json.dumps({"latency": results, "stats_daily_per_s": round(rate, 1)}, indent=2)
+    )
+    print(f"\nFigures written to {OUTPUT.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
