@@ -4,7 +4,7 @@ from datetime import date
 
 import django_filters
 from django.conf import settings
-from django.db.models import Prefetch
+from django.db.models import Exists, OuterRef, Prefetch
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django_filters.rest_framework import DjangoFilterBackend
@@ -131,9 +131,10 @@ class ReportFilter(django_filters.FilterSet):
                   "has_failures"]  # fmt: skip
 
     def by_domain(self, queryset, name: str, value: int):
-        return queryset.filter(
-            pk__in=PolicyResult.objects.filter(domain_id=value).values("report_id")
-        )
+        # EXISTS lets PostgreSQL walk the reports newest first and stop at the page's end,
+        # probing each one's policies, instead of collecting all the domain's policies.
+        policies = PolicyResult.objects.filter(report=OuterRef("pk"), domain_id=value)
+        return queryset.filter(Exists(policies))
 
     def by_policy_type(self, queryset, name: str, value: str):
         return queryset.filter(
