@@ -18,7 +18,7 @@ from .errors import TlsRptError
 from .limits import Limits
 from .model import FailureDetail, Policy, Report
 from .parse_fast import report_or_none
-from .values import host_name, parse_datetime, policy_lines, reject_constant
+from .values import failure_detail, host_name, parse_datetime, policy_lines, reject_constant
 
 MAX_COUNT = 2**63 - 1
 _BOM = b"\xef\xbb\xbf"
@@ -231,32 +231,9 @@ def _detail_fast(item: dict[str, Any]) -> FailureDetail | None:
     if not result_type:
         return None
     try:
-        return _detail_of(result_type, ip, mx, helo, receiving_ip, count, info, reason)
+        return failure_detail(result_type, ip, mx, helo, receiving_ip, count, info, reason)
     except AttributeError:
         return None  # a field that is not a string: the checking path says which
-
-
-def _detail_of(
-    result_type: str,
-    ip: Any,
-    mx: Any,
-    helo: Any,
-    receiving_ip: Any,
-    count: int,
-    info: Any,
-    reason: Any,
-) -> FailureDetail:
-    # Positional, in the field order of FailureDetail: measurably cheaper than keywords.
-    return FailureDetail(
-        result_type,
-        (ip.strip() or None) if ip else None,
-        (mx.strip().rstrip(".").lower() or None) if mx else None,
-        (helo.strip().rstrip(".").lower() or None) if helo else None,
-        (receiving_ip.strip() or None) if receiving_ip else None,
-        count,
-        (info.strip() or None) if info else None,
-        (reason.strip() or None) if reason else None,
-    )
 
 
 def _detail(item: Any, path: str) -> FailureDetail:

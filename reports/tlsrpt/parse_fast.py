@@ -19,7 +19,7 @@ from msgspec import UNSET, Meta, Struct, UnsetType
 
 from .limits import Limits
 from .model import FailureDetail, Policy, Report
-from .values import host_name, parse_datetime, policy_lines
+from .values import failure_detail, host_name, parse_datetime, policy_lines
 
 _MAX_COUNT = 2**63 - 1
 # report > policies > policy entry > failure-details > detail (or policy > policy-string)
@@ -141,16 +141,8 @@ def _detail(d: _Detail) -> FailureDetail:
     if info is None:
         info = d.additional_info_uri
     reason = d.failure_reason_code
-    # Positional, in the field order of FailureDetail: measurably cheaper than keywords.
-    return FailureDetail(
-        result_type,
-        (ip.strip() or None) if ip else None,
-        (mx.strip().rstrip(".").lower() or None) if mx else None,
-        (helo.strip().rstrip(".").lower() or None) if helo else None,
-        (receiving_ip.strip() or None) if receiving_ip else None,
-        d.failed_session_count,
-        (info.strip() or None) if info else None,
-        (reason.strip() or None) if reason else None,
+    return failure_detail(
+        result_type, ip, mx, helo, receiving_ip, d.failed_session_count, info, reason
     )
 
 

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .errors import TlsRptError
+from .model import FailureDetail
 
 
 def host_name(value: str) -> str | None:
@@ -56,3 +57,30 @@ def _json_string_array(text: str) -> list[str] | None:
 
 def reject_constant(name: str) -> Any:
     raise TlsRptError("json_invalid", f"The report is not valid JSON: {name} is not allowed.")
+
+
+def failure_detail(
+    result_type: str,
+    ip: Any,
+    mx: Any,
+    helo: Any,
+    receiving_ip: Any,
+    count: int,
+    info: Any,
+    reason: Any,
+) -> FailureDetail:
+    """A failure detail from its raw values, trimmed; host names lower case, no dot.
+
+    Raises AttributeError when a value that must be a string is not one.
+    """
+    # Positional, in the field order of FailureDetail: measurably cheaper than keywords.
+    return FailureDetail(
+        result_type,
+        (ip.strip() or None) if ip else None,
+        (mx.strip().rstrip(".").lower() or None) if mx else None,
+        (helo.strip().rstrip(".").lower() or None) if helo else None,
+        (receiving_ip.strip() or None) if receiving_ip else None,
+        count,
+        (info.strip() or None) if info else None,
+        (reason.strip() or None) if reason else None,
+    )
