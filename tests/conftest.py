@@ -19,8 +19,12 @@ import redis
 from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 from django.db import connection
+from django.test import Client
 
+from accounts.models import Tenant
 from tests.dnsserver import ZoneResolver, start_dns_server
+from tests.factories import make_tenant, owner_of
+from tests.web import fresh_client, login
 from tlsrpt_saas.celery import app as celery_app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -212,3 +216,17 @@ def wait_until(predicate, timeout: float = 30.0, interval: float = 0.05) -> None
             return
         time.sleep(interval)
     raise AssertionError(f"Condition not met within {timeout}s: {predicate}")
+
+
+@pytest.fixture
+def acme() -> Tenant:
+    """A tenant (slug acme) with its owner."""
+    return make_tenant("acme")
+
+
+@pytest.fixture
+def owner(acme: Tenant) -> Client:
+    """A client logged in as acme's owner, from an address of its own."""
+    client = fresh_client()
+    login(client, owner_of(acme))
+    return client

@@ -8,6 +8,7 @@ import contextlib
 import select
 import socket
 import threading
+from urllib.parse import urlsplit, urlunsplit
 
 
 class TcpProxy:
@@ -71,3 +72,12 @@ class TcpProxy:
         self.closed = True
         self.cut()
         self.listener.close()
+
+
+def database_proxy(url: str) -> tuple[TcpProxy, str]:
+    """A proxy in front of the database of ``url``, and ``url`` rewritten to go through it."""
+    parts = urlsplit(url)
+    proxy = TcpProxy(parts.port or 5432, parts.hostname or "127.0.0.1")
+    credentials = parts.netloc.rpartition("@")[0]
+    netloc = f"{credentials}@127.0.0.1:{proxy.port}" if credentials else f"127.0.0.1:{proxy.port}"
+    return proxy, urlunsplit(parts._replace(netloc=netloc))

@@ -1,6 +1,7 @@
-"""Helpers for tests of pages: logging a person in as a real sign-in would."""
+"""Helpers for tests of pages: clients, and logging a person in as a real sign-in would."""
 
 import time
+import uuid
 
 from django.test import Client
 
@@ -22,3 +23,9 @@ def login(client: Client, user: User, *, reauthenticated_ago: float | None = 0.0
         {"method": "password", "at": time.time() - reauthenticated_ago, "reauthenticated": True}
     ]
     session.save()
+
+
+def fresh_client() -> Client:
+    """A client from an address of its own: rate limits count per address, in Redis."""
+    n = uuid.uuid4().int
+    return Client(REMOTE_ADDR=f"10.{n % 250}.{n // 250 % 250}.{n // 62500 % 250 + 1}")

@@ -5,9 +5,9 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import Role
-from tests.accounts.test_auth import fresh_client, link_in
+from tests.accounts.test_auth import link_in
 from tests.factories import make_domain, make_member, make_tenant, owner_of
-from tests.web import login
+from tests.web import fresh_client, login
 
 pytestmark = pytest.mark.django_db
 

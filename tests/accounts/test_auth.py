@@ -6,7 +6,6 @@ import hmac
 import re
 import struct
 import time
-import uuid
 from urllib.parse import urlparse
 
 import pytest
@@ -17,15 +16,9 @@ from django_scopes import scopes_disabled
 
 from accounts.models import AuditEvent, Membership, Role, Tenant, User
 from tests.factories import PASSWORD, make_tenant, owner_of
-from tests.web import login
+from tests.web import fresh_client, login
 
 pytestmark = pytest.mark.django_db
-
-
-def fresh_client() -> Client:
-    """A client from an address of its own: rate limits count per address, in Redis."""
-    n = uuid.uuid4().int
-    return Client(REMOTE_ADDR=f"10.{n % 250}.{n // 250 % 250}.{n // 62500 % 250 + 1}")
 
 
 def link_in(message: mail.EmailMessage, pattern: str) -> str:

@@ -9,9 +9,9 @@ from django.urls import reverse
 from django_scopes import scopes_disabled
 
 from accounts.models import AuditEvent, Invitation, Membership, Role, Tenant, User
-from tests.accounts.test_auth import fresh_client, link_in, sign_up
+from tests.accounts.test_auth import link_in, sign_up
 from tests.factories import make_member, make_tenant, make_user, owner_of
-from tests.web import login
+from tests.web import fresh_client, login
 
 pytestmark = pytest.mark.django_db
 
@@ -31,18 +31,6 @@ def roles(tenant: Tenant) -> dict[str, str]:
 def actions(tenant: Tenant) -> list[str]:
     with scopes_disabled():
         return list(AuditEvent.objects.filter(tenant=tenant).values_list("action", flat=True))
-
-
-@pytest.fixture
-def acme() -> Tenant:
-    return make_tenant("acme")
-
-
-@pytest.fixture
-def owner(acme: Tenant) -> Client:
-    client = fresh_client()
-    login(client, owner_of(acme))
-    return client
 
 
 def test_an_invited_person_signs_up_verifies_and_joins_with_the_role(

@@ -10,26 +10,12 @@ from django_scopes import scope, scopes_disabled
 from accounts.models import AuditEvent, Tenant
 from domains.models import Domain
 from reports.models import DailyStat, Report
-from tests.accounts.test_auth import fresh_client
 from tests.dnsserver import ZoneResolver
-from tests.factories import make_domain, make_tenant, owner_of
+from tests.factories import make_domain, make_tenant
 from tests.reports.helpers import ingest
 from tests.reports.mail import report_email, report_json
-from tests.web import login
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def acme() -> Tenant:
-    return make_tenant("acme")
-
-
-@pytest.fixture
-def owner(acme: Tenant) -> Client:
-    client = fresh_client()
-    login(client, owner_of(acme))
-    return client
 
 
 def add(client: Client, name: str):

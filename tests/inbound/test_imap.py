@@ -16,7 +16,7 @@ from tests.conftest import ROOT, _end_other_sessions, database_url, wait_until
 from tests.factories import make_domain, make_tenant
 from tests.inbound.conftest import ImapServer
 from tests.reports.mail import report_email, report_json
-from tests.tcpproxy import TcpProxy
+from tests.tcpproxy import database_proxy
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -201,9 +201,7 @@ def test_database_down_during_a_poll_leaves_the_message_then_stores_it_once(
     account = dovecot.account()
     append(dovecot, account, b"Subject: one\r\n\r\nx\r\n")
     mailbox = make_mailbox(acme, dovecot, account)
-    db = database_url()
-    proxy = TcpProxy(int(db.rsplit(":", 1)[1].split("/")[0]))
-    through_proxy = db.replace(db.split("@", 1)[1].split("/")[0], f"127.0.0.1:{proxy.port}")
+    proxy, through_proxy = database_proxy(database_url())
     code = f"from reports.tasks import poll_mailbox; print(poll_mailbox({mailbox.pk}))"
     command = [sys.executable, "manage.py", "shell", "-c", code]
     env = {**os.environ, "DATABASE_URL": through_proxy, "LOG_LEVEL": "ERROR"}

@@ -11,24 +11,9 @@ from django_scopes import scope, scopes_disabled
 from accounts.models import AuditEvent, Tenant
 from reports.models import MailboxSource
 from reports.secrets import secret_decrypt, secret_encrypt
-from tests.accounts.test_auth import fresh_client
-from tests.factories import make_tenant, owner_of
 from tests.inbound.conftest import ImapServer
-from tests.web import login
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def acme() -> Tenant:
-    return make_tenant("acme")
-
-
-@pytest.fixture
-def owner(acme: Tenant) -> Client:
-    client = fresh_client()
-    login(client, owner_of(acme))
-    return client
 
 
 def form(server: ImapServer, user: str, password: str) -> dict[str, object]:

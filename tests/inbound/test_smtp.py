@@ -19,7 +19,7 @@ from reports.models import InboundMessage, Report, Status
 from tests.conftest import ROOT, _end_other_sessions, database_url, wait_until
 from tests.factories import make_domain, make_tenant
 from tests.reports.mail import report_email, report_json
-from tests.tcpproxy import TcpProxy
+from tests.tcpproxy import database_proxy
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -151,9 +151,7 @@ def test_database_down_during_data_gives_451_then_the_retry_is_stored_once(
     tmp_path: Path,
 ) -> None:
     acme = make_tenant("acme")
-    db = database_url()
-    proxy = TcpProxy(int(db.rsplit(":", 1)[1].split("/")[0]))
-    env_db = db.replace(db.split("@", 1)[1].split("/")[0], f"127.0.0.1:{proxy.port}")
+    proxy, env_db = database_proxy(database_url())
     server = subprocess.Popen(
         [sys.executable, "manage.py", "inbound_smtp", "--host", "127.0.0.1", "--port", "0"],
         cwd=ROOT, env=_env(env_db), stdout=subprocess.PIPE, text=True,

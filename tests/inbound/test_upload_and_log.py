@@ -13,11 +13,10 @@ from accounts.models import Tenant
 from domains.models import Domain
 from reports.ingest import message_run
 from reports.models import InboundMessage, Report, Status
-from tests.accounts.test_auth import fresh_client
 from tests.conftest import wait_until
 from tests.factories import make_domain, make_tenant, owner_of
 from tests.reports.mail import report_email, report_json
-from tests.web import login
+from tests.web import fresh_client, login
 
 
 def files(*named: tuple[str, bytes]) -> list[SimpleUploadedFile]:

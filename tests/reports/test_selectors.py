@@ -12,11 +12,10 @@ from accounts.models import Tenant
 from domains.models import Domain
 from reports import selectors
 from reports.models import Report
-from tests.accounts.test_auth import fresh_client
 from tests.factories import make_domain, make_tenant, owner_of
 from tests.reports.helpers import ingest
 from tests.reports.mail import report_email, report_json
-from tests.web import login
+from tests.web import fresh_client, login
 
 pytestmark = pytest.mark.django_db
 DAY = date(2026, 11, 1)
