@@ -56,13 +56,17 @@ def _worker_index() -> int:
 
 @pytest.fixture(scope="session")
 def broker_url() -> str:
-    """A Redis database of its own per xdist worker, so workers never take others' tasks."""
+    """A Redis database of its own per xdist worker, so workers never take others' tasks.
+
+    TEST_BROKER_DB_OFFSET shifts the numbers, for two suites run side by side.
+    """
+    offset = int(os.environ.get("TEST_BROKER_DB_OFFSET", "0"))
     base = (
         settings.REDIS_URL.rsplit("/", 1)[0]
         if "/" in settings.REDIS_URL[8:]
         else settings.REDIS_URL
     )
-    url = f"{base}/{1 + _worker_index() % 15}"
+    url = f"{base}/{1 + (offset + _worker_index()) % 15}"
     redis.Redis.from_url(url).flushdb()
     return url
 
