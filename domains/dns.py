@@ -3,7 +3,10 @@
 Tests point ``DNS_NAMESERVERS``/``DNS_PORT`` at their own server on loopback.
 """
 
+from dataclasses import dataclass
+
 import dns.exception
+import dns.flags
 import dns.resolver
 from django.conf import settings
 
@@ -20,7 +23,39 @@ def make_resolver() -> dns.resolver.Resolver:
     resolver.port = settings.DNS_PORT
     resolver.timeout = settings.DNS_TIMEOUT
     resolver.lifetime = settings.DNS_TIMEOUT
+    # DO asks a validating resolver for DNSSEC status: its answers then carry the AD bit.
+    resolver.use_edns(0, dns.flags.DO, 1232)
     return resolver
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """A definitive answer: the records as text (empty for NXDOMAIN/NODATA)."""
+
+    records: list[str]
+    nxdomain: bool = False
+    validated: bool = False  # the resolver set AD: DNSSEC-validated data
+
+
+TEMPORARY = (dns.exception.Timeout, dns.resolver.NoNameservers, dns.resolver.LifetimeTimeout)
+
+
+def lookup(name: str, rdtype: str, resolver: dns.resolver.Resolver) -> Lookup:
+    """Records of ``rdtype`` at ``name``; raises DnsTemporaryError without a definitive answer."""
+    try:
+        answer = resolver.resolve(name, rdtype)
+    except dns.resolver.NXDOMAIN:
+        return Lookup([], nxdomain=True)
+    except dns.resolver.NoAnswer:
+        return Lookup([])
+    except TEMPORARY as e:
+        raise DnsTemporaryError(f"No definitive answer for {name} {rdtype}: {e}") from e
+    validated = bool(answer.response.flags & dns.flags.AD)
+    if rdtype == "TXT":
+        records = [b"".join(r.strings).decode("utf-8", "replace") for r in answer]
+    else:
+        records = [r.to_text() for r in answer]
+    return Lookup(records, validated=validated)
 
 
 def txt_records(name: str, resolver: dns.resolver.Resolver | None = None) -> list[str] | None:
@@ -28,14 +63,8 @@ def txt_records(name: str, resolver: dns.resolver.Resolver | None = None) -> lis
 
     Raises DnsTemporaryError when no definitive answer came back.
     """
-    resolver = resolver or make_resolver()
-    try:
-        answer = resolver.resolve(name, "TXT")
-    except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
-        return None
-    except (dns.exception.Timeout, dns.resolver.NoNameservers, dns.resolver.LifetimeTimeout) as e:
-        raise DnsTemporaryError(f"No definitive answer for {name} TXT: {e}") from e
-    return [b"".join(rdata.strings).decode("utf-8", "replace") for rdata in answer]
+    result = lookup(name, "TXT", resolver or make_resolver())
+    return result.records or None
 
 
 def dkim_key_lookup(name: bytes, timeout: float = 5) -> bytes | None:

@@ -28,6 +28,12 @@ class Domain(models.Model):
     # Whether _smtp._tls.<name> sends reports to this tenant, as last seen.
     tlsrpt_ok = models.BooleanField(null=True)
     tlsrpt_message = models.CharField(max_length=500, blank=True)
+    # Since when the ownership record of a verified domain has been definitively gone;
+    # after DOMAIN_UNVERIFY_AFTER_DAYS the domain stops counting reports.
+    ownership_missing_since = models.DateTimeField(null=True, blank=True)
+    health_checked_at = models.DateTimeField(null=True, blank=True)
+    # An alert opens when a day's failure rate for this domain exceeds this percentage.
+    failure_rate_threshold = models.FloatField(default=5.0)
 
     objects = ScopedManager(tenant="tenant")
 
@@ -58,3 +64,44 @@ class Domain(models.Model):
         if not self.is_verified:
             return "pending"
         return "failing" if self.check_ok is False else "verified"
+
+
+class CheckKind(models.TextChoices):
+    TLSRPT = "tlsrpt", "TLS-RPT record"
+    MTA_STS = "mta_sts", "MTA-STS"
+    MX = "mx", "MX records"
+    DANE = "dane", "DANE (TLSA)"
+
+
+class CheckStatus(models.TextChoices):
+    OK = "ok", "OK"
+    WARNING = "warning", "Warning"
+    ERROR = "error", "Error"
+    UNKNOWN = "unknown", "No answer"
+
+
+class DnsCheck(models.Model):
+    """One run of one kind of health check for a domain, with what it found.
+
+    Rows are kept as history: the latest definitive one (status not ``unknown``) is the
+    domain's state for that kind, and ``changed`` marks the runs whose status differed
+    from the previous definitive one (drawn on the dashboard's chart).
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="checks")
+    kind = models.CharField(max_length=16, choices=CheckKind.choices)
+    status = models.CharField(max_length=16, choices=CheckStatus.choices)
+    findings = models.JSONField(default=list)  # [Finding.as_dict(), ...]
+    records = models.JSONField(default=dict)  # the raw records and responses seen, by name
+    checked_at = models.DateTimeField(default=timezone.now)
+    changed = models.BooleanField(default=False)
+    previous_status = models.CharField(max_length=16, blank=True)
+
+    objects = ScopedManager(tenant="tenant")
+
+    class Meta:
+        indexes = [models.Index(fields=["domain", "kind", "-checked_at"], name="dnscheck_latest")]
+
+    def __str__(self) -> str:
+        return f"{self.domain_id} {self.kind} {self.status}"
