@@ -8,14 +8,18 @@ such and the domain keeps its state.
 """
 
 from dataclasses import dataclass
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.audit import audit_record
 from accounts.models import User
 from domains.dns import DnsTemporaryError, txt_records
+from domains.findings import Level
 from domains.models import Domain
+from domains.records import tlsrpt_findings
 
 
 @dataclass(frozen=True)
@@ -40,25 +44,27 @@ def ownership_check(domain: Domain) -> CheckResult:
 
 
 def tlsrpt_check(domain: Domain) -> CheckResult:
+    """Whether ``_smtp._tls.<domain>`` sends reports to this tenant (RFC 8460 §3 grammar)."""
     tenant = domain.tenant
     try:
         records = txt_records(domain.tlsrpt_name)
     except DnsTemporaryError as e:
         return CheckResult(None, f"DNS gave no definitive answer ({e}).")
-    valid = [r for r in records or () if r.startswith("v=TLSRPTv1")]
-    if not valid:
-        return CheckResult(False, f"No TLS-RPT record (v=TLSRPTv1) at {domain.tlsrpt_name}.")
-    if len(valid) > 1:
-        return CheckResult(False, "More than one TLS-RPT record: senders will ignore them all.")
-    wanted = (f"mailto:{tenant.inbound_address}".lower(), tenant.https_rua_url.lower())
-    record = valid[0].lower()
-    if any(w in record for w in wanted):
+    our_uris = [f"mailto:{tenant.inbound_address}", tenant.https_rua_url]
+    findings = tlsrpt_findings(records, domain=domain.name, our_uris=our_uris)
+    problems = [f for f in findings if f.level != Level.OK]
+    if not problems:
         return CheckResult(True, "The TLS-RPT record sends reports to this tenant.")
-    return CheckResult(False, "The TLS-RPT record's rua= does not include this tenant's address.")
+    return CheckResult(False, problems[0].message)
 
 
 def domain_check(*, domain: Domain, actor: User | None = None) -> CheckResult:
-    """Run the ownership check and store its outcome; verifies the domain on success."""
+    """Run the ownership check and store its outcome.
+
+    Verifies a pending domain on success. A verified domain whose record has been
+    definitively gone for DOMAIN_UNVERIFY_AFTER_DAYS becomes unverified, once, and its
+    admins are told.
+    """
     result = ownership_check(domain)
     tlsrpt = tlsrpt_check(domain)
     with transaction.atomic():
@@ -70,11 +76,39 @@ def domain_check(*, domain: Domain, actor: User | None = None) -> CheckResult:
             domain.tlsrpt_message = tlsrpt.message[:500]
         if result.ok is not None:
             domain.check_ok = result.ok
-        if result.ok and domain.verified_at is None:
-            domain.verified_at = domain.checked_at
-            audit_record(
-                tenant=domain.tenant, actor=actor, action="domain.verified",
-                summary=f"Verified ownership of {domain.name}",
-            )  # fmt: skip
+        if result.ok:
+            domain.ownership_missing_since = None
+            if domain.verified_at is None:
+                _verified(domain, actor)
+        elif result.ok is False and domain.verified_at is not None:
+            _ownership_missing(domain)
         domain.save()
     return result
+
+
+def _verified(domain: Domain, actor: User | None) -> None:
+    from domains.tasks import check_domain_health
+
+    domain.verified_at = domain.checked_at
+    audit_record(
+        tenant=domain.tenant, actor=actor, action="domain.verified",
+        summary=f"Verified ownership of {domain.name}",
+    )  # fmt: skip
+    transaction.on_commit(lambda: check_domain_health.delay(domain.pk))
+
+
+def _ownership_missing(domain: Domain) -> None:
+    from domains.notices import unverified_notice_send
+
+    now = domain.checked_at
+    domain.ownership_missing_since = domain.ownership_missing_since or now
+    if now - domain.ownership_missing_since < timedelta(days=settings.DOMAIN_UNVERIFY_AFTER_DAYS):
+        return
+    domain.verified_at = None
+    domain.ownership_missing_since = None
+    audit_record(
+        tenant=domain.tenant, actor=None, action="domain.unverified",
+        summary=f"{domain.name} is no longer verified: its ownership record has been gone for "
+        f"{settings.DOMAIN_UNVERIFY_AFTER_DAYS} days",
+    )  # fmt: skip
+    transaction.on_commit(lambda: unverified_notice_send(domain=domain))

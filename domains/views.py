@@ -1,6 +1,11 @@
 """Pages of a tenant's domains: list and add, the records to publish, check, remove."""
 
+from datetime import datetime
+
+from django.conf import settings
 from django.contrib import messages
+from django.core.cache import cache
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -11,6 +16,8 @@ from domains.forms import DomainAddForm
 from domains.lifecycle import domain_add, domain_remove
 from domains.models import Domain
 from domains.names import DomainNameError
+from domains.selectors import last_attempt, latest_checks
+from domains.tasks import check_domain_health
 from domains.verification import domain_check
 
 
@@ -35,20 +42,60 @@ def domain_list(request: HttpRequest) -> HttpResponse:
     return render(request, "domains/domain_list.html", {"form": form, "domains": domains})
 
 
+def _health_context(domain: Domain, since: str = "") -> dict:
+    checked = domain.health_checked_at
+    waiting = bool(since) and (checked is None or checked.isoformat() < since)
+    return {
+        "domain": domain,
+        "checks": latest_checks([domain])[domain.pk],
+        "attempt": last_attempt(domain),
+        "since": since if waiting else "",
+    }
+
+
 @tenant_view(Role.VIEWER)
 def domain_detail(request: HttpRequest, pk: int) -> HttpResponse:
     domain = get_object_or_404(Domain, pk=pk)
-    return render(request, "domains/domain_detail.html", {"domain": domain})
+    return render(request, "domains/domain_detail.html", _health_context(domain))
+
+
+@tenant_view(Role.VIEWER)
+def domain_health(request: HttpRequest, pk: int) -> HttpResponse:
+    """The health panel alone, polled by the page while a check it started runs."""
+    domain = get_object_or_404(Domain, pk=pk)
+    context = _health_context(domain, request.GET.get("since", "")[:40])
+    return render(request, "domains/_health.html", context)
+
+
+def _manual_check_allowed(tenant_id: int) -> bool:
+    """Manual health checks per tenant per hour, counted in the cache (Redis)."""
+    key = f"dns-manual-checks:{tenant_id}:{datetime.now().strftime('%Y%m%d%H')}"
+    cache.add(key, 0, timeout=3600)
+    return cache.incr(key) <= settings.DNS_MANUAL_CHECKS_PER_HOUR
 
 
 @tenant_view(Role.MEMBER)
 @require_POST
 def domain_check_now(request: HttpRequest, pk: int) -> HttpResponse:
+    """Ownership now; the DNS health checks of a verified domain queued for the worker."""
     domain = get_object_or_404(Domain, pk=pk)
+    if not _manual_check_allowed(request.tenant.pk):
+        message = (
+            f"This tenant started {settings.DNS_MANUAL_CHECKS_PER_HOUR} checks in the last "
+            "hour, the most allowed. The daily checks still run; try again later."
+        )
+        return render(request, "429.html", {"message": message}, status=429)
     domain_check(domain=domain, actor=request.user)
     domain.refresh_from_db()
+    since = ""
+    if domain.is_verified:
+        since = domain.checked_at.isoformat()
+        transaction.on_commit(lambda: check_domain_health.delay(domain.pk))
     if request.htmx:
-        return render(request, "domains/_status.html", {"domain": domain})
+        context = {**_health_context(domain, since), "oob": True}
+        return render(request, "domains/_status.html", context)
+    if since:
+        messages.info(request, "DNS health checks are running; results appear below shortly.")
     return redirect("domain_detail", slug=request.tenant.slug, pk=domain.pk)
 
 

@@ -24,6 +24,7 @@ from django.test import Client
 from accounts.models import Tenant
 from tests.dnsserver import ZoneResolver, start_dns_server
 from tests.factories import make_tenant, owner_of
+from tests.httpsserver import StsServer, start_sts_server
 from tests.web import fresh_client, login
 from tlsrpt_saas.celery import app as celery_app
 
@@ -133,7 +134,7 @@ def celery_worker(transactional_db: None, broker_url: str) -> Iterator[object]:
     """A real Celery worker in this process, consuming the ingest queue from Redis."""
     with start_worker(
         celery_app,
-        queues=["ingest", "dns", "default"],
+        queues=["ingest", "dns", "mail", "default"],
         pool="solo",
         perform_ping_check=False,
         shutdown_timeout=30,
@@ -234,3 +235,43 @@ def owner(acme: Tenant) -> Client:
     client = fresh_client()
     login(client, owner_of(acme))
     return client
+
+
+@pytest.fixture(scope="session")
+def sts_server() -> Iterator[StsServer]:
+    """An HTTPS server on loopback serving MTA-STS policies, its certificates from a test CA."""
+    server, _, _ = start_sts_server()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sts(sts_server: StsServer, dns: ZoneResolver, settings) -> StsServer:
+    """The HTTPS server with no policies and empty logs; the app fetches policies from it.
+
+    Only its address is allowed past the fetch's private-address guard.
+    """
+    sts_server.reset()
+    settings.MTA_STS_PORT = sts_server.port
+    settings.MTA_STS_CA_FILE = sts_server.ca_file
+    settings.MTA_STS_ALLOWED_ADDRESSES = ["127.0.0.1"]
+    settings.MTA_STS_TIMEOUT = 2.0
+    return sts_server
+
+
+@pytest.fixture
+def mail_sink(settings) -> Iterator[object]:
+    """A real SMTP server (tests.mailsink) that Django's SMTP backend sends all mail to."""
+    from tests.mailsink import MailSink
+
+    sink = MailSink()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = sink.host
+    settings.EMAIL_PORT = sink.port
+    settings.EMAIL_HOST_USER = ""
+    settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_USE_TLS = False
+    settings.EMAIL_USE_SSL = False
+    settings.EMAIL_TIMEOUT = 10
+    yield sink
+    sink.stop()

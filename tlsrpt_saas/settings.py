@@ -175,6 +175,26 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 DNS_NAMESERVERS = env.list("DNS_NAMESERVERS", default=[])  # empty: the system's resolv.conf
 DNS_PORT = env.int("DNS_PORT", default=53)
 DNS_TIMEOUT = env.float("DNS_TIMEOUT", default=5.0)
+# Health checks look at no more MX hosts than this (each costs TLSA queries).
+DNS_MAX_MX_HOSTS = env.int("DNS_MAX_MX_HOSTS", default=10)
+# Checks a tenant may start by hand per hour (the daily ones do not count).
+DNS_MANUAL_CHECKS_PER_HOUR = env.int("DNS_MANUAL_CHECKS_PER_HOUR", default=30)
+# A verified domain whose ownership record is definitively gone this long is unverified.
+DOMAIN_UNVERIFY_AFTER_DAYS = env.int("DOMAIN_UNVERIFY_AFTER_DAYS", default=7)
+# Fetching MTA-STS policies (RFC 8461 §3.3): one deadline for the whole fetch, and the
+# size limit. Never to private or loopback addresses, except those listed in
+# MTA_STS_ALLOWED_ADDRESSES (for tests only), on MTA_STS_PORT, trusting MTA_STS_CA_FILE
+# (a PEM bundle; empty: the system's CAs).
+MTA_STS_TIMEOUT = env.float("MTA_STS_TIMEOUT", default=15.0)
+MTA_STS_MAX_BYTES = env.int("MTA_STS_MAX_BYTES", default=65536)
+MTA_STS_PORT = env.int("MTA_STS_PORT", default=443)
+MTA_STS_CA_FILE = env.str("MTA_STS_CA_FILE", default="")
+MTA_STS_ALLOWED_ADDRESSES = env.list("MTA_STS_ALLOWED_ADDRESSES", default=[])
+
+# Alerts: an alert closed and reopened within this many hours is not emailed again; an
+# MTA-STS policy in mode testing this many days raises one.
+ALERT_EMAIL_COOLDOWN_HOURS = env.int("ALERT_EMAIL_COOLDOWN_HOURS", default=24)
+ALERT_STS_TESTING_DAYS = env.int("ALERT_STS_TESTING_DAYS", default=30)
 
 # Pending domains' ownership records are looked up again this often (minutes).
 DOMAIN_VERIFY_INTERVAL_MINUTES = env.int("DOMAIN_VERIFY_INTERVAL_MINUTES", default=15)
@@ -238,7 +258,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240)
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_ROUTES = {"reports.tasks.*": {"queue": "ingest"}, "domains.tasks.*": {"queue": "dns"}}
+CELERY_TASK_ROUTES = {
+    "reports.tasks.*": {"queue": "ingest"},
+    "domains.tasks.*": {"queue": "dns"},
+    "reports.alert_tasks.*": {"queue": "mail"},
+    "reports.digest_tasks.*": {"queue": "mail"},
+}
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
@@ -267,6 +292,25 @@ CELERY_BEAT_SCHEDULE = {
     "check-pending-domains": {
         "task": "domains.tasks.check_pending_domains",
         "schedule": 60.0 * DOMAIN_VERIFY_INTERVAL_MINUTES,
+    },
+    # DNS health of every verified domain, daily: each domain has a 15-minute slot of
+    # the day (its id modulo 96), so checks are spread over the day, not bunched.
+    "queue-health-checks": {
+        "task": "domains.tasks.queue_health_checks",
+        "schedule": 60.0 * 15,
+    },
+    # Alerts are evaluated hourly, so one opens within the hour a report shows the
+    # problem or a DNS check finds it (and resolves as soon as it clears).
+    "evaluate-alerts": {
+        "task": "reports.alert_tasks.evaluate_alerts",
+        "schedule": 3600.0,
+    },
+    # Weekly digests, hourly: each tenant's digest is due from 07:00 on its digest day in
+    # its own time zone, which falls in a different UTC hour for each zone. Tenants whose
+    # digest of the week is already being sent are skipped; the delivery rows stop doubles.
+    "weekly-digests": {
+        "task": "reports.digest_tasks.queue_weekly_digests",
+        "schedule": 3600.0,
     },
 }
 

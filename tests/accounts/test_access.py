@@ -103,6 +103,7 @@ ROUTES = {
     ("domain_list", "post"): (Role.ADMIN, None, {"name": "added.example.org"}),
     ("domain_detail", "get"): (Role.VIEWER, _pk("domain"), None),
     ("domain_check", "post"): (Role.MEMBER, _pk("domain"), {}),
+    ("domain_health", "get"): (Role.VIEWER, _pk("domain"), None),
     ("domain_delete", "get"): (Role.ADMIN, _pk("domain"), None),
     ("domain_delete", "post"): (Role.ADMIN, _pk("domain"), {}),
     ("upload", "get"): (Role.MEMBER, None, None),

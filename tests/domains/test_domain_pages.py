@@ -123,7 +123,7 @@ def test_the_tlsrpt_record_must_point_at_this_tenant(
     owner.post(reverse("domain_check", args=["acme", domain.pk]))
     domain.refresh_from_db()
     assert domain.tlsrpt_ok is False
-    assert "does not include this tenant's address" in domain.tlsrpt_message
+    assert "not to us" in domain.tlsrpt_message
 
 
 def test_removing_a_domain_takes_its_reports_and_keeps_shared_ones(

@@ -1,0 +1,233 @@
+"""DNS health checks of a verified domain: TLS-RPT, MTA-STS, MX and DANE.
+
+Each kind of check looks things up, judges them with ``domains.records`` and stores one
+``DnsCheck`` with its findings and the raw records. A lookup without a definitive answer
+(timeout, SERVFAIL) makes that check ``unknown``: stored, retried, and never taken as the
+domain's state, so a flaky resolver cannot flap it.
+"""
+
+from dataclasses import dataclass, field
+
+import dns.resolver
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from domains import records as grammar
+from domains.dane import TlsaSet, dane_findings
+from domains.dns import DnsTemporaryError, lookup, make_resolver
+from domains.findings import Finding, Level, worst_level
+from domains.models import CheckKind, CheckStatus, DnsCheck, Domain
+from domains.stsfetch import fetch_sts_policy
+
+
+@dataclass
+class Outcome:
+    kind: CheckKind
+    findings: list[Finding] = field(default_factory=list)
+    records: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def status(self) -> CheckStatus:
+        if any(f.level == Level.UNKNOWN for f in self.findings):
+            return CheckStatus.UNKNOWN
+        return CheckStatus(str(worst_level(self.findings)))
+
+
+def _unknown(kind: CheckKind, error: DnsTemporaryError) -> Finding:
+    return Finding(
+        Level.UNKNOWN, f"{kind}_unknown",
+        f"DNS gave no definitive answer ({error}); the check will run again shortly.",
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class MxHost:
+    preference: int
+    host: str
+
+
+def _mx_hosts(records: list[str]) -> list[MxHost]:
+    hosts = []
+    for record in records:
+        preference, _, host = record.partition(" ")
+        hosts.append(MxHost(int(preference), host.rstrip(".").lower()))
+    return sorted(hosts, key=lambda mx: (mx.preference, mx.host))
+
+
+def check_mx(name: str, resolver: dns.resolver.Resolver) -> tuple[Outcome, list[str] | None]:
+    """The domain's MX hosts, most preferred first; None when DNS gave no answer."""
+    outcome = Outcome(CheckKind.MX)
+    try:
+        answer = lookup(name, "MX", resolver)
+    except DnsTemporaryError as e:
+        outcome.findings.append(_unknown(CheckKind.MX, e))
+        return outcome, None
+    outcome.records = {name: answer.records, "dnssec_validated": answer.validated}
+    hosts = _mx_hosts(answer.records)
+    outcome.findings.append(_judge_mx(name, hosts, answer.nxdomain))
+    return outcome, [mx.host for mx in hosts if mx.host]
+
+
+def _judge_mx(name: str, hosts: list[MxHost], nxdomain: bool) -> Finding:
+    if nxdomain:
+        return Finding(
+            Level.ERROR, "mx_domain_missing", f"{name} does not exist in DNS (NXDOMAIN).",
+            f"Check the domain's spelling and that its zone is delegated; then publish MX "
+            f"records for {name}.",
+        )  # fmt: skip
+    if not hosts:
+        return Finding(
+            Level.WARNING, "mx_missing",
+            f"{name} has no MX records, so senders deliver to its address (A/AAAA) record.",
+            f"Publish an MX record naming the host that receives mail for {name}.",
+        )  # fmt: skip
+    if len(hosts) == 1 and hosts[0].host == "":
+        return Finding(
+            Level.OK, "mx_null", f"{name} publishes a null MX: it accepts no mail (RFC 7505)."
+        )
+    listed = ", ".join(f"{mx.host} ({mx.preference})" for mx in hosts)
+    return Finding(Level.OK, "mx_ok", f"Mail for {name} goes to {listed}.")
+
+
+def check_tlsrpt(domain: Domain, resolver: dns.resolver.Resolver) -> Outcome:
+    outcome = Outcome(CheckKind.TLSRPT)
+    tenant = domain.tenant
+    our_uris = [f"mailto:{tenant.inbound_address}", tenant.https_rua_url]
+    try:
+        found = lookup(domain.tlsrpt_name, "TXT", resolver)
+        outcome.records[domain.tlsrpt_name] = found.records
+        apex = None
+        if not any(r.startswith("v=TLSRPTv1") for r in found.records):
+            apex = lookup(domain.name, "TXT", resolver).records
+            outcome.records[domain.name] = apex
+    except DnsTemporaryError as e:
+        outcome.findings.append(_unknown(CheckKind.TLSRPT, e))
+        return outcome
+    outcome.findings += grammar.tlsrpt_findings(
+        found.records or None, domain=domain.name, our_uris=our_uris, apex_records=apex
+    )
+    return outcome
+
+
+def check_mta_sts(name: str, mx_hosts: list[str] | None, resolver) -> Outcome:
+    outcome = Outcome(CheckKind.MTA_STS)
+    record_name = f"_mta-sts.{name}"
+    try:
+        found = lookup(record_name, "TXT", resolver)
+    except DnsTemporaryError as e:
+        outcome.findings.append(_unknown(CheckKind.MTA_STS, e))
+        return outcome
+    outcome.records[record_name] = found.records
+    policy_id, findings = grammar.sts_record_findings(found.records or None, domain=name)
+    outcome.findings += findings
+    if policy_id is not None:
+        outcome.findings += _policy_findings(name, mx_hosts, resolver, outcome.records)
+    return outcome
+
+
+def _policy_findings(name: str, mx_hosts, resolver, seen: dict) -> list[Finding]:
+    fetched = fetch_sts_policy(
+        name,
+        resolver=resolver,
+        timeout=settings.MTA_STS_TIMEOUT,
+        max_bytes=settings.MTA_STS_MAX_BYTES,
+        port=settings.MTA_STS_PORT,
+        ca_file=settings.MTA_STS_CA_FILE or None,
+        allowed_addresses=frozenset(settings.MTA_STS_ALLOWED_ADDRESSES),
+    )
+    seen["policy_url"] = fetched.url
+    seen["policy_address"] = fetched.address
+    seen["policy_status"] = fetched.status
+    if not fetched.ok:
+        level = Level.ERROR if fetched.definitive else Level.UNKNOWN
+        return [Finding(level, fetched.error_code, fetched.message, fetched.fix)]
+    seen["policy"] = fetched.body
+    try:
+        policy = grammar.parse_sts_policy(fetched.body)
+    except grammar.RecordError as e:
+        return [Finding(Level.ERROR, e.code, f"The policy at {fetched.url} is invalid: {e}",
+                        _policy_example(name, mx_hosts))]  # fmt: skip
+    return grammar.sts_policy_findings(policy, domain=name, mx_hosts=mx_hosts or [])
+
+
+def _policy_example(name: str, mx_hosts: list[str] | None) -> str:
+    mx_lines = "\n".join(f"mx: {host}" for host in mx_hosts or [f"mx.{name}"])
+    return (
+        f"Serve a policy like this at https://mta-sts.{name}/.well-known/mta-sts.txt:\n"
+        f"version: STSv1\nmode: enforce\n{mx_lines}\nmax_age: 604800"
+    )
+
+
+def check_dane(mx_hosts: list[str] | None, mx_validated: bool, resolver) -> Outcome:
+    outcome = Outcome(CheckKind.DANE)
+    if mx_hosts is None:
+        outcome.findings.append(
+            Finding(Level.UNKNOWN, "dane_unknown", "The MX records could not be looked up.")
+        )
+        return outcome
+    tlsa: dict[str, TlsaSet] = {}
+    try:
+        for host in mx_hosts[: settings.DNS_MAX_MX_HOSTS]:
+            found = lookup(f"_25._tcp.{host}", "TLSA", resolver)
+            tlsa[host] = TlsaSet(found.records, found.validated)
+    except DnsTemporaryError as e:
+        outcome.findings.append(_unknown(CheckKind.DANE, e))
+        return outcome
+    outcome.records = {f"_25._tcp.{h}": {"records": s.records, "dnssec_validated": s.validated}
+                       for h, s in tlsa.items()}  # fmt: skip
+    outcome.findings += dane_findings(tlsa, mx_validated=mx_validated)
+    return outcome
+
+
+def run_checks(domain: Domain) -> list[Outcome]:
+    resolver = make_resolver()
+    mx, mx_hosts = check_mx(domain.name, resolver)
+    mx_validated = bool(mx.records.get("dnssec_validated"))
+    return [
+        check_tlsrpt(domain, resolver),
+        check_mta_sts(domain.name, mx_hosts, resolver),
+        mx,
+        check_dane(mx_hosts, mx_validated, resolver),
+    ]
+
+
+def domain_health_check(*, domain: Domain) -> list[DnsCheck]:
+    """Run every check for ``domain`` and store them; the caller is in its tenant's scope."""
+    outcomes = run_checks(domain)
+    now = timezone.now()
+    with transaction.atomic():
+        domain = Domain.objects.select_for_update().select_related("tenant").get(pk=domain.pk)
+        stored = [_store(domain, outcome, now) for outcome in outcomes]
+        _update_domain(domain, outcomes, now)
+    return stored
+
+
+def _store(domain: Domain, outcome: Outcome, now) -> DnsCheck:
+    status = outcome.status
+    previous = (
+        DnsCheck.objects.filter(domain=domain, kind=outcome.kind)
+        .exclude(status=CheckStatus.UNKNOWN)
+        .order_by("-checked_at", "-pk")
+        .values_list("status", flat=True)
+        .first()
+    )
+    changed = status != CheckStatus.UNKNOWN and previous is not None and previous != status
+    return DnsCheck.objects.create(
+        tenant_id=domain.tenant_id, domain=domain, kind=outcome.kind, status=status,
+        findings=[f.as_dict() for f in outcome.findings], records=outcome.records,
+        checked_at=now, changed=changed, previous_status=previous or "",
+    )  # fmt: skip
+
+
+def _update_domain(domain: Domain, outcomes: list[Outcome], now) -> None:
+    domain.health_checked_at = now
+    by_kind = {o.kind: o for o in outcomes}
+    mx = by_kind[CheckKind.MX]
+    if mx.status != CheckStatus.UNKNOWN:
+        domain.mx_hosts = [h.host for h in _mx_hosts(mx.records.get(domain.name, [])) if h.host]
+    tlsrpt = by_kind[CheckKind.TLSRPT]
+    if tlsrpt.status != CheckStatus.UNKNOWN:
+        domain.tlsrpt_ok = tlsrpt.status == CheckStatus.OK
+        domain.tlsrpt_message = tlsrpt.findings[0].message[:500]
+    domain.save(update_fields=["health_checked_at", "mx_hosts", "tlsrpt_ok", "tlsrpt_message"])
