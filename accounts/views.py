@@ -72,8 +72,13 @@ def tenant_home(request: HttpRequest) -> HttpResponse:
     from reports.findings import finding
     from reports.selectors import PERIODS, overview
 
+    from domains.selectors import latest_checks, problems
+    from reports.models import Alert
+
     period, chosen = period_from(request)
-    summaries = overview([d for d in domains if d.is_verified], period)
+    verified = [d for d in domains if d.is_verified]
+    summaries = overview(verified, period)
+    health = {pk: problems(checks) for pk, checks in latest_checks(verified).items()}
     context = {
         # Verified domains are in the overview; the plain list is for the rest.
         "domains": [d for d in domains if not d.is_verified] if summaries else domains,
@@ -83,8 +88,12 @@ def tenant_home(request: HttpRequest) -> HttpResponse:
         "chosen": chosen,
         "periods": PERIODS,
         "summaries": [
-            (s, finding(s.top_result_type) if s.top_result_type else None) for s in summaries
+            (s, finding(s.top_result_type) if s.top_result_type else None, health[s.domain.pk])
+            for s in summaries
         ],
+        "alerts": Alert.objects.filter(resolved_at=None)
+        .select_related("domain")
+        .order_by("-opened_at")[:50],
     }
     return render(request, "accounts/tenant_home.html", context)
 

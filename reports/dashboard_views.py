@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, render
 from accounts.models import Role
 from accounts.tenancy import tenant_view
 from domains.models import Domain
+from domains.selectors import changes as dns_changes
 from reports import selectors
 from reports.findings import finding, reason
 from reports.models import PolicyResult, Report
@@ -37,6 +38,7 @@ def domain_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
     period, chosen = period_from(request)
     series = selectors.daily_series(domain, period)
     by_type = selectors.failures_by(domain, period, "result_type")
+    changes = dns_changes(domain, period.start, period.end)
     context = {
         "domain": domain,
         "period": period,
@@ -50,7 +52,9 @@ def domain_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
             "successful": [p.totals.successful for p in series],
             "failed": [p.totals.failed for p in series],
             "rate": [p.totals.success_rate for p in series],
+            "dns_changes": _change_marks(changes),
         },
+        "dns_changes": changes,
         "by_type": [(t, n, finding(t, domain.name)) for t, n in by_type],
         "by_mx": selectors.failures_by(domain, period, "receiving_mx"),
         "by_org": selectors.failures_by(domain, period, "organization"),
@@ -64,6 +68,15 @@ def domain_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
         "last_report_day": selectors.last_report_day(domain),
     }
     return render(request, "reports/domain_dashboard.html", context)
+
+
+def _change_marks(changes: list) -> dict[str, list[str]]:
+    """Day (ISO) -> what changed that day, for the chart's markers."""
+    marks: dict[str, list[str]] = {}
+    for check in changes:
+        text = f"{check.get_kind_display()}: {check.previous_status} → {check.status}"
+        marks.setdefault(check.checked_at.date().isoformat(), []).append(text)
+    return marks
 
 
 PAGE = 50

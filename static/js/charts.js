@@ -5,6 +5,10 @@ document.addEventListener("DOMContentLoaded", () => {
   const source = document.getElementById("chart-data");
   if (!canvas || !source || !window.Chart) return;
   const data = JSON.parse(source.textContent);
+  // Days a DNS check's result changed: a star above that day's bar, the change in its tooltip.
+  const marks = data.dns_changes || {};
+  const top = Math.max(1, ...data.successful.map((s, i) => s + data.failed[i]));
+  const stars = data.days.map((d) => (marks[d] ? top : null));
   new Chart(canvas, {
     data: {
       labels: data.days,
@@ -12,11 +16,21 @@ document.addEventListener("DOMContentLoaded", () => {
         { type: "bar", label: "Successful sessions", data: data.successful, backgroundColor: "#198754", stack: "s", yAxisID: "y" },
         { type: "bar", label: "Failed sessions", data: data.failed, backgroundColor: "#dc3545", borderColor: "#000", borderWidth: 1, stack: "s", yAxisID: "y" },
         { type: "line", label: "Success rate (%)", data: data.rate, borderColor: "#0d6efd", borderDash: [6, 3], pointStyle: "triangle", yAxisID: "rate", spanGaps: true },
+        { type: "line", label: "DNS check changed", data: stars, showLine: false, pointStyle: "star", pointRadius: 10, pointHoverRadius: 12, borderColor: "#6f42c1", backgroundColor: "#6f42c1", borderWidth: 2, yAxisID: "y", hidden: !Object.keys(marks).length },
       ],
     },
     options: {
       maintainAspectRatio: false,
       animation: false,
+      plugins: {
+        tooltip: {
+          callbacks: {
+            label: (item) => item.dataset.label === "DNS check changed"
+              ? marks[data.days[item.dataIndex]]
+              : `${item.dataset.label}: ${item.formattedValue}`,
+          },
+        },
+      },
       scales: {
         y: { stacked: true, beginAtZero: true, title: { display: true, text: "Sessions" } },
         rate: { position: "right", min: 0, max: 100, grid: { drawOnChartArea: false }, title: { display: true, text: "Success rate (%)" } },

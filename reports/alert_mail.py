@@ -1,0 +1,32 @@
+"""The email that tells a tenant's admins about a new alert."""
+
+from django.conf import settings
+from django.urls import reverse
+
+from domains.notices import admin_emails
+from reports.models import Alert
+from tlsrpt_saas.mail import email_build
+
+
+def alert_email_send(*, alert: Alert) -> int:
+    """Send ``alert`` to the admins of its tenant; returns the number of messages sent."""
+    recipients = admin_emails(alert.tenant_id)
+    if not recipients:
+        return 0
+    domain = alert.domain
+    slug = domain.tenant.slug
+    context = {
+        "alert": alert,
+        "domain": domain,
+        "tenant": domain.tenant,
+        "dashboard_url": settings.SITE_URL + reverse("domain_dashboard", args=[slug, domain.pk]),
+        "domain_url": settings.SITE_URL + reverse("domain_detail", args=[slug, domain.pk]),
+    }
+    message = email_build(
+        to=recipients,
+        subject=f"[TLS-RPT alert] {alert.title}",
+        template="email/alert",
+        context=context,
+        headers={"X-TLSRPT-Alert": f"{alert.kind}; domain={domain.name}"},
+    )
+    return message.send()
