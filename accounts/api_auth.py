@@ -20,6 +20,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView, exception_handler
 
+from accounts.api_schema import TenantAutoSchema
 from accounts.models import ApiKey, Membership, Role, Tenant
 
 _KEYWORDS = {"bearer", "api-key"}
@@ -103,6 +104,7 @@ class TenantAPIView(APIView):
     authentication_classes = [KeyAuthentication, SessionAuthentication]
     permission_classes = [permissions.AllowAny]
     throttle_classes = [KeyRateThrottle]
+    schema = TenantAutoSchema()
     write_role = Role.ADMIN
 
     def initial(self, request: Request, *args: object, **kwargs: object) -> None:

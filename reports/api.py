@@ -9,7 +9,12 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import generics, serializers
 from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import FileUploadParser, MultiPartParser
@@ -17,6 +22,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.api_auth import TenantAPIView
+from accounts.api_schema import ErrorSerializer
 from accounts.models import Role
 from domains.models import Domain
 from reports import selectors
@@ -343,8 +349,13 @@ class InboundDetailView(TenantAPIView):
 class InboundReprocessView(TenantAPIView):
     write_role = Role.MEMBER
 
-    @extend_schema(request=None, responses=InboundSerializer,
-                   summary="Queue a failed or unattributed message again (write key)")  # fmt: skip
+    @extend_schema(
+        request=None,
+        responses={200: InboundSerializer, 400: OpenApiResponse(
+            ErrorSerializer, "The message is neither failed nor unattributed."
+        )},
+        summary="Queue a failed or unattributed message again (write key)",
+    )  # fmt: skip
     def post(self, request: Request, pk: int) -> Response:
         message = get_object_or_404(
             InboundMessage.objects.defer("raw"), pk=pk, tenant=request.tenant
@@ -357,8 +368,17 @@ class InboundReprocessView(TenantAPIView):
         return Response(InboundSerializer(message).data)
 
 
+@extend_schema_field(OpenApiTypes.BINARY)
+class ReportFileField(serializers.FileField):
+    """A file part, not a URL: the schema says so without COMPONENT_SPLIT_REQUEST."""
+
+
 class UploadSerializer(serializers.Serializer):
-    file = serializers.FileField(help_text="A .json, .json.gz, .zip or .eml report.")
+    file = ReportFileField(
+        allow_empty_file=True,
+        help_text="A .json, .json.gz, .zip or .eml report.",
+        error_messages={"required": "Send the report as the field 'file'."},
+    )
 
 
 class InboundUploadView(TenantAPIView):
@@ -371,9 +391,9 @@ class InboundUploadView(TenantAPIView):
         summary="Upload a report (multipart field 'file'); poll inbound/{id} for the outcome",
     )  # fmt: skip
     def post(self, request: Request) -> Response:
-        upload = request.data.get("file")
-        if upload is None:
-            raise serializers.ValidationError({"file": ["Send the report as the field 'file'."]})
+        data = UploadSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        upload = data.validated_data["file"]
         if upload.size > settings.TLSRPT_MAX_MESSAGE_BYTES:
             raise serializers.ValidationError({"file": ["The file is too large."]})
         message = inbound_store(

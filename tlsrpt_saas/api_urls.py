@@ -1,6 +1,8 @@
 """REST API v1 routes, its OpenAPI schema and its documentation (served locally)."""
 
-from django.urls import path
+from django.http import HttpRequest, JsonResponse
+from django.urls import path, re_path
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from accounts.api import TenantView
@@ -17,6 +19,14 @@ from reports.api import (
     StatsBreakdownView,
     StatsDailyView,
 )
+
+
+@csrf_exempt  # changes nothing; a POST must get this 404, not the CSRF page
+def api_not_found(request: HttpRequest) -> JsonResponse:
+    """Any other path under the API (an id that is not a number, say): 404 in the error shape."""
+    error = {"code": "not_found", "message": "No such API route."}
+    return JsonResponse({"error": error}, status=404)
+
 
 urlpatterns = [
     path("tenant", TenantView.as_view(), name="api_tenant"),
@@ -36,4 +46,6 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
     path("docs/redoc/", SpectacularRedocView.as_view(url_name="api_schema"), name="api_redoc"),
+    # Last; the pages' own paths without their slash are left to APPEND_SLASH's redirect.
+    re_path(r"^(?!(?:schema|docs|docs/redoc)$)", api_not_found),
 ]
