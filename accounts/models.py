@@ -102,6 +102,10 @@ class Membership(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    # The person's own choice; the tenant-wide Tenant.weekly_digest must be on as well.
+    weekly_digest = models.BooleanField(
+        default=True, help_text="Receive this tenant's weekly digest email."
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

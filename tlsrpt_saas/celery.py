@@ -13,6 +13,7 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 # Task modules named for what they do, beside each app's tasks.py.
 app.autodiscover_tasks(related_name="alert_tasks")
+app.autodiscover_tasks(related_name="digest_tasks")
 
 
 @task_prerun.connect

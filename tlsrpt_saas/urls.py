@@ -13,6 +13,7 @@ from accounts import urls as accounts_urls
 from accounts import views as accounts_views
 from domains import urls as domains_urls
 from reports import urls as reports_urls
+from reports.digest_views import digest_unsubscribe
 
 # The admin logs in through allauth: same rate limits, verified email and two factors.
 admin.site.login = secure_admin_login(admin.site.login)
@@ -35,5 +36,6 @@ urlpatterns = [
     path("", include(reports_urls.urlpatterns)),
     path("t/<slug:slug>/", include(tenant_patterns)),
     path("api/v1/", include("tlsrpt_saas.api_urls")),
+    path("digest/unsubscribe/<str:token>", digest_unsubscribe, name="digest_unsubscribe"),
     path("healthz", healthz, name="healthz"),
 ]

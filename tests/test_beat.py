@@ -1,0 +1,35 @@
+"""The beat schedule: every periodic job is in it, and each names a registered task."""
+
+from django.conf import settings
+
+from tlsrpt_saas.celery import app
+
+PERIODIC = {
+    "reports.tasks.requeue_stale_inbound",
+    "reports.tasks.queue_unqueued_inbound",
+    "reports.tasks.poll_mailboxes",
+    "domains.tasks.check_pending_domains",
+    "domains.tasks.queue_health_checks",
+    "reports.alert_tasks.evaluate_alerts",
+    "reports.digest_tasks.queue_weekly_digests",
+}
+
+
+def test_the_schedule_holds_every_periodic_job() -> None:
+    scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert scheduled == PERIODIC
+
+
+def test_every_scheduled_task_is_registered_and_routed() -> None:
+    app.loader.import_default_modules()
+    for entry in settings.CELERY_BEAT_SCHEDULE.values():
+        assert entry["task"] in app.tasks
+        queue = app.amqp.router.route({}, entry["task"])["queue"].name
+        assert queue in {"ingest", "dns", "mail", "default"}
+
+
+def test_the_worker_consumes_every_queue_tasks_go_to() -> None:
+    procfile = (settings.BASE_DIR / "Procfile").read_text()
+    worker = next(line for line in procfile.splitlines() if line.startswith("worker:"))
+    for queue in ("ingest", "dns", "mail", "default"):
+        assert queue in worker.split("-Q", 1)[1].split()[0].split(",")
