@@ -68,12 +68,11 @@ def tenant_home(request: HttpRequest) -> HttpResponse:
         ("Publish its TLS-RPT record", any(d.tlsrpt_ok for d in domains)),
         ("Receive the first report", Report.objects.exists()),
     ]
+    from domains.selectors import latest_checks, problems
     from reports.dashboard_views import period_from
     from reports.findings import finding
-    from reports.selectors import PERIODS, overview
-
-    from domains.selectors import latest_checks, problems
     from reports.models import Alert
+    from reports.selectors import PERIODS, overview
 
     period, chosen = period_from(request)
     verified = [d for d in domains if d.is_verified]

@@ -374,4 +374,6 @@ class Alert(models.Model):
     @property
     def is_open(self) -> bool:
         return self.resolved_at is None
+
+
 from reports.digest_models import DigestDelivery  # noqa: E402,F401
