@@ -1,7 +1,7 @@
 """REST API of the domains app: list, add, read, remove and verify domains."""
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -10,17 +10,35 @@ from accounts.api_auth import TenantAPIView
 from domains.lifecycle import domain_add, domain_remove
 from domains.models import Domain
 from domains.names import DomainNameError
+from domains.selectors import latest_checks
 from domains.verification import domain_check
 
 
+class FindingSerializer(serializers.Serializer):
+    level = serializers.ChoiceField(["ok", "warning", "error", "unknown"])
+    code = serializers.CharField()
+    message = serializers.CharField()
+    fix = serializers.CharField(allow_blank=True)
+
+
+class CheckSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(["tlsrpt", "mta_sts", "mx", "dane"])
+    status = serializers.ChoiceField(["ok", "warning", "error"])
+    checked_at = serializers.DateTimeField()
+    findings = FindingSerializer(many=True)
+
+
 class DomainSerializer(serializers.ModelSerializer):
+    """A domain; ``health`` is the latest definitive DNS check of each kind (from context)."""
+
     state = serializers.CharField(read_only=True)
     records = serializers.SerializerMethodField()
+    health = serializers.SerializerMethodField()
 
     class Meta:
         model = Domain
         fields = ["id", "name", "state", "verified_at", "checked_at", "check_message",
-                  "tlsrpt_ok", "tlsrpt_message", "records"]  # fmt: skip
+                  "tlsrpt_ok", "tlsrpt_message", "records", "health"]  # fmt: skip
         read_only_fields = fields
 
     def get_records(self, domain: Domain) -> dict[str, dict[str, str]]:
@@ -32,6 +50,17 @@ class DomainSerializer(serializers.ModelSerializer):
                        "value": f"v=TLSRPTv1; rua=mailto:{tenant.inbound_address}"},
         }  # fmt: skip
 
+    @extend_schema_field(CheckSerializer(many=True))
+    def get_health(self, domain: Domain) -> list:
+        checks = self.context["health"].get(domain.pk, {})
+        return CheckSerializer(list(checks.values()), many=True).data
+
+
+def serialize(domains: list[Domain]) -> list:
+    """Domains with their DNS health, read in one query for all of them."""
+    context = {"health": latest_checks(domains)}
+    return DomainSerializer(domains, many=True, context=context).data
+
 
 class DomainCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=300)
@@ -41,7 +70,7 @@ class DomainListView(TenantAPIView):
     @extend_schema(responses=DomainSerializer(many=True), summary="The tenant's domains")
     def get(self, request: Request) -> Response:
         domains = Domain.objects.filter(tenant=request.tenant).select_related("tenant")
-        return Response(DomainSerializer(domains.order_by("name"), many=True).data)
+        return Response(serialize(list(domains.order_by("name"))))
 
     @extend_schema(request=DomainCreateSerializer, responses={201: DomainSerializer},
                    summary="Add a domain (write key)")  # fmt: skip
@@ -52,14 +81,14 @@ class DomainListView(TenantAPIView):
             domain = domain_add(tenant=request.tenant, name=data.validated_data["name"], actor=None)
         except DomainNameError as e:
             raise serializers.ValidationError({"name": [str(e)]}) from None
-        return Response(DomainSerializer(domain).data, status=status.HTTP_201_CREATED)
+        return Response(serialize([domain])[0], status=status.HTTP_201_CREATED)
 
 
 class DomainDetailView(TenantAPIView):
     @extend_schema(responses=DomainSerializer, summary="One domain")
     def get(self, request: Request, pk: int) -> Response:
         domain = get_object_or_404(Domain, pk=pk, tenant=request.tenant)
-        return Response(DomainSerializer(domain).data)
+        return Response(serialize([domain])[0])
 
     @extend_schema(responses={204: None}, summary="Remove a domain and its reports (write key)")
     def delete(self, request: Request, pk: int) -> Response:
@@ -75,4 +104,4 @@ class DomainVerifyView(TenantAPIView):
         domain = get_object_or_404(Domain, pk=pk, tenant=request.tenant)
         domain_check(domain=domain)
         domain.refresh_from_db()
-        return Response(DomainSerializer(domain).data)
+        return Response(serialize([domain])[0])

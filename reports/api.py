@@ -400,4 +400,5 @@ class InboundUploadView(TenantAPIView):
             tenant=request.tenant, channel=Channel.UPLOAD, raw=upload.read(),
             filename=upload.name or "",
         )  # fmt: skip
+        message.refresh_from_db()  # processed already when the worker was quick (or eager)
         return Response(InboundSerializer(message).data, status=201)

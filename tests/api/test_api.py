@@ -314,3 +314,19 @@ def test_over_the_rate_limit_429_with_retry_after(settings) -> None:
     assert limited.json()["error"]["code"] == "throttled"
     assert 0 < int(limited["Retry-After"]) <= 60
     assert other.get(f"{API}/tenant").status_code == 200  # counted per key
+
+
+def test_a_domain_carries_its_dns_health_with_the_fix() -> None:
+    from domains.findings import Finding, Level
+    from domains.models import DnsCheck
+
+    acme = make_tenant("acme")
+    domain = make_domain(acme, "acme.example")
+    broken = Finding(Level.ERROR, "sts_fetch_status", "The policy answered 404.", "Serve it.")
+    with scopes_disabled():
+        DnsCheck.objects.create(tenant=acme, domain=domain, kind="mta_sts", status="error",
+                                findings=[broken.as_dict()])  # fmt: skip
+        DnsCheck.objects.create(tenant=acme, domain=domain, kind="mta_sts", status="unknown")
+    body = api(key_for(acme)).get(f"{API}/domains/{domain.pk}").json()
+    assert [(c["kind"], c["status"]) for c in body["health"]] == [("mta_sts", "error")]
+    assert body["health"][0]["findings"] == [broken.as_dict()]
