@@ -180,26 +180,38 @@ def check_dane(mx_hosts: list[str] | None, mx_validated: bool, resolver) -> Outc
     return outcome
 
 
-def run_checks(domain: Domain) -> list[Outcome]:
+def run_checks(domain: Domain) -> tuple[list[Outcome], list[str] | None]:
+    """Every check's outcome, and the MX hosts (None when DNS gave no answer for them)."""
     resolver = make_resolver()
     mx, mx_hosts = check_mx(domain.name, resolver)
     mx_validated = bool(mx.records.get("dnssec_validated"))
-    return [
+    outcomes = [
         check_tlsrpt(domain, resolver),
         check_mta_sts(domain.name, mx_hosts, resolver),
         mx,
         check_dane(mx_hosts, mx_validated, resolver),
     ]
+    return outcomes, mx_hosts
+
+
+def tlsrpt_summary(outcome: Outcome) -> tuple[bool | None, str]:
+    """Whether reports reach this tenant (None: no definitive answer), and why not."""
+    problems = [f for f in outcome.findings if f.level != Level.OK]
+    if outcome.status == CheckStatus.UNKNOWN:
+        return None, problems[0].message
+    if not problems:
+        return True, "The TLS-RPT record sends reports to this tenant."
+    return False, problems[0].message
 
 
 def domain_health_check(*, domain: Domain) -> list[DnsCheck]:
     """Run every check for ``domain`` and store them; the caller is in its tenant's scope."""
-    outcomes = run_checks(domain)
+    outcomes, mx_hosts = run_checks(domain)
     now = timezone.now()
     with transaction.atomic():
         domain = Domain.objects.select_for_update().select_related("tenant").get(pk=domain.pk)
         stored = [_store(domain, outcome, now) for outcome in outcomes]
-        _update_domain(domain, outcomes, now)
+        _update_domain(domain, outcomes[0], mx_hosts, now)
     return stored
 
 
@@ -220,14 +232,11 @@ def _store(domain: Domain, outcome: Outcome, now) -> DnsCheck:
     )  # fmt: skip
 
 
-def _update_domain(domain: Domain, outcomes: list[Outcome], now) -> None:
+def _update_domain(domain: Domain, tlsrpt: Outcome, mx_hosts: list[str] | None, now) -> None:
     domain.health_checked_at = now
-    by_kind = {o.kind: o for o in outcomes}
-    mx = by_kind[CheckKind.MX]
-    if mx.status != CheckStatus.UNKNOWN:
-        domain.mx_hosts = [h.host for h in _mx_hosts(mx.records.get(domain.name, [])) if h.host]
-    tlsrpt = by_kind[CheckKind.TLSRPT]
-    if tlsrpt.status != CheckStatus.UNKNOWN:
-        domain.tlsrpt_ok = tlsrpt.status == CheckStatus.OK
-        domain.tlsrpt_message = tlsrpt.findings[0].message[:500]
+    if mx_hosts is not None:
+        domain.mx_hosts = mx_hosts
+    ok, message = tlsrpt_summary(tlsrpt)
+    if ok is not None:
+        domain.tlsrpt_ok, domain.tlsrpt_message = ok, message[:500]
     domain.save(update_fields=["health_checked_at", "mx_hosts", "tlsrpt_ok", "tlsrpt_message"])

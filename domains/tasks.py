@@ -39,7 +39,7 @@ def check_domain_health(self, domain_id: int) -> str:
     if domain is None or not domain.is_verified:
         return "skipped"
     with scope(tenant=domain.tenant_id):
-        domain_check(domain=domain)
+        domain_check(domain=domain, tlsrpt=False)  # the health check stores TLS-RPT's state
         checks = domain_health_check(domain=domain)
     if any(c.status == CheckStatus.UNKNOWN for c in checks) and self.request.retries < 3:
         raise self.retry()

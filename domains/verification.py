@@ -1,8 +1,8 @@
 """Checking, in DNS, that a tenant owns a domain and points its TLS-RPT record at us.
 
 Ownership: a TXT record at ``_tlsrpt-verify.<domain>`` holding the domain's token. The
-TLS-RPT record at ``_smtp._tls.<domain>`` is looked at too, to tell the tenant whether
-reports will reach them (the full RFC 8460 grammar check is the DNS health check's).
+TLS-RPT record at ``_smtp._tls.<domain>`` is looked at too (by the DNS health check's
+``check_tlsrpt``), to tell the tenant whether reports will reach them.
 Only definitive answers change what is stored; a timeout or SERVFAIL is recorded as
 such and the domain keeps its state.
 """
@@ -16,10 +16,9 @@ from django.utils import timezone
 
 from accounts.audit import audit_record
 from accounts.models import User
-from domains.dns import DnsTemporaryError, txt_records
-from domains.findings import Level
+from domains.checks import check_tlsrpt, tlsrpt_summary
+from domains.dns import DnsTemporaryError, make_resolver, txt_records
 from domains.models import Domain
-from domains.records import tlsrpt_findings
 
 
 @dataclass(frozen=True)
@@ -44,36 +43,26 @@ def ownership_check(domain: Domain) -> CheckResult:
 
 
 def tlsrpt_check(domain: Domain) -> CheckResult:
-    """Whether ``_smtp._tls.<domain>`` sends reports to this tenant (RFC 8460 §3 grammar)."""
-    tenant = domain.tenant
-    try:
-        records = txt_records(domain.tlsrpt_name)
-    except DnsTemporaryError as e:
-        return CheckResult(None, f"DNS gave no definitive answer ({e}).")
-    our_uris = [f"mailto:{tenant.inbound_address}", tenant.https_rua_url]
-    findings = tlsrpt_findings(records, domain=domain.name, our_uris=our_uris)
-    problems = [f for f in findings if f.level != Level.OK]
-    if not problems:
-        return CheckResult(True, "The TLS-RPT record sends reports to this tenant.")
-    return CheckResult(False, problems[0].message)
+    """Whether ``_smtp._tls.<domain>`` sends reports to this tenant: the health check's."""
+    return CheckResult(*tlsrpt_summary(check_tlsrpt(domain, make_resolver())))
 
 
-def domain_check(*, domain: Domain, actor: User | None = None) -> CheckResult:
-    """Run the ownership check and store its outcome.
+def domain_check(*, domain: Domain, actor: User | None = None, tlsrpt: bool = True) -> CheckResult:
+    """Run the ownership check (and the TLS-RPT one unless told not to) and store them.
 
     Verifies a pending domain on success. A verified domain whose record has been
     definitively gone for DOMAIN_UNVERIFY_AFTER_DAYS becomes unverified, once, and its
     admins are told.
     """
     result = ownership_check(domain)
-    tlsrpt = tlsrpt_check(domain)
+    rua = tlsrpt_check(domain) if tlsrpt else CheckResult(None, "")
     with transaction.atomic():
         domain = Domain.objects.select_for_update().select_related("tenant").get(pk=domain.pk)
         domain.checked_at = timezone.now()
         domain.check_message = result.message[:500]
-        if tlsrpt.ok is not None:
-            domain.tlsrpt_ok = tlsrpt.ok
-            domain.tlsrpt_message = tlsrpt.message[:500]
+        if rua.ok is not None:
+            domain.tlsrpt_ok = rua.ok
+            domain.tlsrpt_message = rua.message[:500]
         if result.ok is not None:
             domain.check_ok = result.ok
         if result.ok:
