@@ -1,10 +1,7 @@
 """Pages of a tenant's domains: list and add, the records to publish, check, remove."""
 
-from datetime import datetime
-
 from django.conf import settings
 from django.contrib import messages
-from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -19,6 +16,7 @@ from domains.names import DomainNameError
 from domains.selectors import last_attempt, latest_checks
 from domains.tasks import check_domain_health
 from domains.verification import domain_check
+from tlsrpt_saas.ratelimit import window_hit
 
 
 @tenant_view(Role.VIEWER)
@@ -69,9 +67,8 @@ def domain_health(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _manual_check_allowed(tenant_id: int) -> bool:
     """Manual health checks per tenant per hour, counted in the cache (Redis)."""
-    key = f"dns-manual-checks:{tenant_id}:{datetime.now().strftime('%Y%m%d%H')}"
-    cache.add(key, 0, timeout=3600)
-    return cache.incr(key) <= settings.DNS_MANUAL_CHECKS_PER_HOUR
+    count, _ = window_hit("dns-manual-checks", tenant_id, 3600)
+    return count <= settings.DNS_MANUAL_CHECKS_PER_HOUR
 
 
 @tenant_view(Role.MEMBER)

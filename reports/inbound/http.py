@@ -9,10 +9,8 @@ database cannot be reached, so the sender tries again.
 """
 
 import logging
-import time
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import DatabaseError, IntegrityError
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -21,6 +19,7 @@ from accounts.models import Tenant
 from reports.inbound.addresses import forget_token, tenant_id_for_token
 from reports.inbound.store import inbound_store
 from reports.models import Channel
+from tlsrpt_saas.ratelimit import window_hit
 
 logger = logging.getLogger(__name__)
 
@@ -42,20 +41,8 @@ def _error(status: int, code: str, message: str, **headers: str) -> JsonResponse
 
 def _over_rate(tenant_id: int) -> int | None:
     """Seconds to wait when this tenant's URL took its share of posts this minute."""
-    window = int(time.time() // 60)
-    key = f"tlsrpt-post:{tenant_id}:{window}"
-    if hasattr(cache, "_cache") and hasattr(cache._cache, "get_client"):  # Redis: one trip
-        full_key = cache.make_and_validate_key(key)
-        pipe = cache._cache.get_client(full_key, write=True).pipeline()
-        pipe.incr(full_key)
-        pipe.expire(full_key, 120)
-        count = pipe.execute()[0]
-    else:
-        cache.add(key, 0, timeout=120)
-        count = cache.incr(key)
-    if count > settings.TLSRPT_HTTPS_RATE_PER_MINUTE:
-        return 60 - int(time.time()) % 60
-    return None
+    count, retry_after = window_hit("tlsrpt-post", tenant_id, 60)
+    return retry_after if count > settings.TLSRPT_HTTPS_RATE_PER_MINUTE else None
 
 
 def _read_limited(request: HttpRequest, limit: int) -> bytes | None:
