@@ -37,9 +37,6 @@ class Lookup:
     validated: bool = False  # the resolver set AD: DNSSEC-validated data
 
 
-TEMPORARY = (dns.exception.Timeout, dns.resolver.NoNameservers, dns.resolver.LifetimeTimeout)
-
-
 def lookup(name: str, rdtype: str, resolver: dns.resolver.Resolver) -> Lookup:
     """Records of ``rdtype`` at ``name``; raises DnsTemporaryError without a definitive answer."""
     try:
@@ -48,7 +45,7 @@ def lookup(name: str, rdtype: str, resolver: dns.resolver.Resolver) -> Lookup:
         return Lookup([], nxdomain=True)
     except dns.resolver.NoAnswer:
         return Lookup([])
-    except TEMPORARY as e:
+    except dns.exception.DNSException as e:  # timeouts, SERVFAIL, unreachable servers
         raise DnsTemporaryError(f"No definitive answer for {name} {rdtype}: {e}") from e
     validated = bool(answer.response.flags & dns.flags.AD)
     if rdtype == "TXT":

@@ -16,8 +16,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import dns.exception
 import dns.resolver
+
+from domains.dns import DnsTemporaryError, lookup
 
 POLICY_PATH = "/.well-known/mta-sts.txt"
 USER_AGENT = "tlsrpt-saas MTA-STS check"
@@ -146,18 +147,18 @@ def _resolve(host: str, resolver: dns.resolver.Resolver) -> list[str]:
     temporary: Exception | None = None
     for rdtype in ("AAAA", "A"):
         try:
-            addresses += [rdata.address for rdata in resolver.resolve(host, rdtype)]
-        except dns.resolver.NXDOMAIN:
-            break  # the name does not exist for any type
-        except dns.resolver.NoAnswer:
-            continue
-        except dns.exception.DNSException as e:  # timeouts, SERVFAIL, unreachable servers
+            found = lookup(host, rdtype, resolver)
+        except DnsTemporaryError as e:
             temporary = e
+            continue
+        addresses += found.records
+        if found.nxdomain:
+            break  # the name does not exist for any type
     if addresses:
         return addresses
     if temporary is not None:
         raise _Failure(
-            "sts_fetch_dns_unknown", f"no definitive DNS answer for {host} ({temporary})."
+            "sts_fetch_dns_unknown", f"no definitive DNS answer for {host} ({temporary.__cause__})."
         )
     raise _Failure("sts_fetch_dns_missing", f"{host} has no A or AAAA record.")
 
