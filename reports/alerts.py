@@ -18,7 +18,7 @@ from django.utils import timezone
 from accounts.models import Tenant
 from domains.findings import Finding as DnsFinding
 from domains.models import CheckKind, DnsCheck, Domain
-from domains.selectors import latest_checks
+from domains.selectors import latest_checks, problems
 from reports import findings, selectors
 from reports.models import Alert, AlertKind, DailyStat
 from reports.selectors import Period, Totals
@@ -133,7 +133,7 @@ def dns_conditions(domain: Domain, checks: dict[str, DnsCheck], today: date) -> 
     conditions = []
     tlsrpt = checks.get(CheckKind.TLSRPT)
     if tlsrpt and tlsrpt.status != "ok":
-        problem = _first_problem(tlsrpt)
+        problem = problems({CheckKind.TLSRPT: tlsrpt})[0][1]
         conditions.append(Condition(
             AlertKind.TLSRPT_RECORD, "", f"{domain.name}: TLS-RPT reports will not reach you",
             problem.message, problem.fix,
@@ -160,11 +160,6 @@ def dns_conditions(domain: Domain, checks: dict[str, DnsCheck], today: date) -> 
                 codes["sts_policy_testing"].fix,
             ))  # fmt: skip
     return conditions
-
-
-def _first_problem(check: DnsCheck) -> DnsFinding:
-    problems = [DnsFinding.from_dict(f) for f in check.findings if f["level"] != "ok"]
-    return problems[0]
 
 
 def _testing_since(domain: Domain) -> date | None:
