@@ -2,9 +2,10 @@
 
 Imported only after ``e2e.prepare()`` has set Django up on the benchmark database. A run
 stores every message first with the queue off (storing is the SMTP door's cost, timed on
-its own), queues one ``process_inbound`` task per message while the worker is not
-consuming, then times from the moment the worker starts consuming until every message
-has left ``received``: task delivery, parsing, rows and rollups committed.
+its own), wakes processing for each message as the doors do (``reports.wake``: one
+``drain_inbound`` task is queued) while the worker is not consuming, then times from the
+moment the worker starts consuming until every message has left ``received``: task
+delivery, claiming, parsing, rows and rollups committed.
 """
 
 import statistics
@@ -17,7 +18,7 @@ from django_scopes import scopes_disabled
 from accounts.models import Tenant
 from bench.e2e import TENANT, Worker
 from bench.messages import Expected
-from reports.inbound.store import inbound_store
+from reports.inbound.store import inbound_queue, inbound_store
 from reports.models import (
     DailyFailure,
     DailyStat,
@@ -57,10 +58,11 @@ def _waiting() -> int:
 
 
 def drain(worker: Worker, ids: list[int], stall: float = 60.0) -> float:
-    """Queue every id, let the worker consume, and return seconds until none is waiting."""
+    """Wake processing for every id as the doors do, let the worker consume, and return
+    seconds until none is waiting."""
     worker.consume(on=False)
     for message_id in ids:
-        process_inbound.delay(message_id)
+        inbound_queue(message_id=message_id)
     start = last_change = time.perf_counter()
     worker.consume(on=True)
     waiting = len(ids)
@@ -77,7 +79,7 @@ def drain(worker: Worker, ids: list[int], stall: float = 60.0) -> float:
 def missing_tasks(worker: Worker, count: int, timeout: float = 60.0) -> float:
     """Seconds for ``count`` tasks naming a message that does not exist.
 
-    Such a task runs the two first queries of ``message_run`` and returns: what is left
+    Such a task runs the claim query of ``message_run`` and returns: what is left
     is Celery's own cost per task, the floor under any end-to-end figure.
     """
     worker.consume(on=False)

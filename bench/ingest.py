@@ -6,7 +6,7 @@ then measures, as medians of several runs in one process and in two:
 
 * parse only: reports/s of ``reports.tlsrpt.extract`` and of the baseline
   ``parsedmarc.parse_report_email`` (in ``bench/.venv-baseline``, made here if missing);
-* end to end: reports/s from queued ``process_inbound`` tasks to every report's rows and
+* end to end: reports/s from messages woken as the doors wake them to every report's rows and
   rollups committed in PostgreSQL, with ``celery worker -c 1`` and ``-c 2``.
 
 It prints a table against the targets, writes ``var/bench/ingest.json``, and when a

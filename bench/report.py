@@ -71,7 +71,8 @@ def print_tables(report: dict, targets: dict) -> bool:
     rows, e2e_ok = e2e_rows(cases, targets)
     if rows:
         _table(
-            f"End to end, queued task -> rows and rollups committed, reports/s (median of {runs})",
+            "End to end, stored and woken -> rows and rollups committed, reports/s "
+            f"(median of {runs})",
             [
                 "case",
                 "workers",
@@ -128,21 +129,21 @@ def _profile_e2e(case: Case, messages: list[bytes], result: dict) -> dict:
     sql = profiling.queries(messages[:n_sql])
     one = next(r for r in result["end_to_end"] if r["processes"] == 1)
     split["sql_ms"] = sql["sql_ms"]
-    split["python_ms"] = round(split["message_run_ms"] - split["parse_ms"] - sql["sql_ms"], 3)
+    split["python_ms"] = round(split["drain_ms"] - split["parse_ms"] - sql["sql_ms"], 3)
     split["worker_c1_ms"] = round(1000 / one["per_s"], 3)
-    split["celery_and_rest_ms"] = round(split["worker_c1_ms"] - split["message_run_ms"], 3)
+    split["celery_and_rest_ms"] = round(split["worker_c1_ms"] - split["drain_ms"], 3)
     split["empty_task_c1_ms"] = round(1000 / one["empty_tasks_per_s"], 3)
     split |= profiling.connection_cost()
     _print_profile(case, split, sql)
     hot = profiling.hot_functions(messages[:n_profile])
-    print(f"\ncProfile of message_run over {n_profile} messages:\n{hot}")
+    print(f"\ncProfile of the drain over {n_profile} messages:\n{hot}")
     return {"breakdown": split, "queries": sql, "cprofile": hot}
 
 
 def _print_profile(case: Case, split: dict, sql: dict) -> None:
     print(f"\n=== End to end, {case.name}: where a message's time goes (ms per message) ===")
     print(
-        f"in this process, no Celery: message_run {split['message_run_ms']}"
+        f"in this process, no Celery: drain {split['drain_ms']}"
         f" = parse {split['parse_ms']} + SQL waits {split['sql_ms']}"
         f" + Django/Python {split['python_ms']}"
     )

@@ -1,15 +1,16 @@
-"""Writing many failure-detail rows at once: COPY on PostgreSQL, bulk_create elsewhere.
+"""Writing many rows at once: reports skipping duplicates, failure details by COPY.
 
 A large report carries thousands of failure details; building a model instance for each
 and compiling a multi-row INSERT cost more than the database's own work. COPY takes
 plain tuples straight from the parsed report.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 
 from django.db import connection
 
-from reports.models import FailureDetail
+from reports.models import FailureDetail, Report
 
 COLUMNS = (
     "tenant_id", "policy_id", "result_type", "sending_mta_ip", "receiving_mx_hostname",
@@ -30,4 +31,50 @@ def failure_details_insert(rows: Sequence[tuple]) -> None:
         return
     FailureDetail.objects.bulk_create(
         [FailureDetail(**dict(zip(COLUMNS, row, strict=True))) for row in rows], batch_size=500
+    )
+
+
+_REPORT_FIELDS = [f for f in Report._meta.concrete_fields if not f.primary_key]
+_KEY = ("tenant_id", "organization", "report_id", "start", "end")
+
+
+def reports_insert(rows: Sequence[Report]) -> list[int | None]:
+    """Insert unsaved reports, skipping those whose unique key is already stored.
+
+    Returns each row's new id, or None where the report was already there (a duplicate).
+    The rows' keys must be distinct.
+    """
+    if not rows:
+        return []
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in _REPORT_FIELDS)
+    key_columns = ", ".join(quote(Report._meta.get_field(name).column) for name in _KEY)
+    prepared = [
+        [f.get_db_prep_save(f.pre_save(row, add=True), connection) for f in _REPORT_FIELDS]
+        for row in rows
+    ]
+    ids: dict[tuple, int] = {}
+    placeholder = "(" + ", ".join(["%s"] * len(_REPORT_FIELDS)) + ")"
+    per_statement = 65535 // len(_REPORT_FIELDS)
+    with connection.cursor() as cursor:
+        for start in range(0, len(prepared), per_statement):
+            chunk = prepared[start : start + per_statement]
+            cursor.execute(
+                f"INSERT INTO {quote(Report._meta.db_table)} ({columns}) "  # noqa: S608
+                f"VALUES {', '.join([placeholder] * len(chunk))} "
+                f"ON CONFLICT DO NOTHING RETURNING id, {key_columns}",
+                [value for values in chunk for value in values],
+            )
+            ids.update((_key(key), pk) for pk, *key in cursor.fetchall())
+    return [ids.get(_key(getattr(row, name) for name in _KEY)) for row in rows]
+
+
+def _key(values: Iterable[object]) -> tuple:
+    """A unique key comparable whatever the database gave back: datetimes as naive UTC
+    (PostgreSQL returns them aware, SQLite naive in UTC)."""
+    return tuple(
+        (v.astimezone(UTC) if v.tzinfo else v).replace(tzinfo=None)
+        if isinstance(v, datetime)
+        else v
+        for v in values
     )

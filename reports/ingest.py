@@ -1,44 +1,46 @@
-"""Turn a stored inbound message into reports, policies, failure details and rollups.
+"""Turn stored inbound messages into reports, policies, failure details and rollups.
 
-``message_run`` is what the ``process_inbound`` task and ``manage.py ingest`` call.
-It is idempotent: an attempt is claimed only on a waiting message, the store
-transaction marks the message done first (taking its row lock, so a concurrent run
-waits and then finds it done), and reports are unique per tenant on (organization,
-report-id, range).
+Two ways in, one way through:
+
+* ``backlog_drain`` (the ``drain_inbound`` task, which the doors wake) claims the waiting
+  messages in batches, oldest first, until none is left;
+* ``message_run`` (the ``process_inbound`` task, ``manage.py ingest``) claims one message.
+
+Both hand their claims (``reports.claims``) to ``claims_run``: parse each message, then in
+one transaction lock the messages still waiting, store every report of the batch
+(``reports.batch``) and set each message's outcome. It is idempotent: reports are unique
+per tenant on (organization, report-id, range), and a message that is no longer waiting
+is left as it is. A batch the database refuses (a count out of range) is run again one
+message at a time, so only the message at fault fails.
 """
 
-import gzip
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC
+from time import monotonic
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import DataError, IntegrityError, connection, transaction
+from django.db import DataError, IntegrityError, transaction
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from domains.dns import dkim_key_lookup
-from reports.attribution import VerifiedDomains, domain_from_filename
-from reports.bulk import failure_details_insert
-from reports.models import InboundMessage, PolicyResult, Report, Status
-from reports.rollups import RollupDelta, rollups_apply
-from reports.tlsrpt import (
-    Envelope,
-    FoundReport,
-    HeaderFacts,
-    Limits,
-    Policy,
-    TlsRptError,
-    extract,
+from reports.batch import Parsed, batch_store
+from reports.claims import (
+    Claim,
+    claim_batch,
+    claim_interrupted,
+    claim_one,
+    claims_lock,
+    claims_release,
+    processing_transaction,
 )
-from reports.tlsrpt import (
-    FailureDetail as ParsedFailure,
-)
+from reports.models import InboundMessage, Status
+from reports.tlsrpt import Envelope, FoundReport, Limits, TlsRptError, extract
 
 logger = logging.getLogger(__name__)
-
-NO_POLICY = "no-policy-found"
 
 
 @dataclass(slots=True)
@@ -69,75 +71,169 @@ def envelope_extract(raw: bytes, *, filename: str | None = None) -> Envelope:
 # out of memory, time limit) is failed instead of being retried for ever.
 MAX_ATTEMPTS = 5
 
-_CLAIM_SQL = f"""
-UPDATE {InboundMessage._meta.db_table} SET attempts = attempts + 1
-WHERE id = %s AND status = %s
-RETURNING tenant_id, attempts, raw, filename
-"""  # noqa: S608 -- the table name comes from the model
-
 
 @dataclass(slots=True)
-class _Claim:
-    tenant_id: int
-    attempts: int
-    raw: bytes
-    filename: str
+class Drained:
+    claimed: int
+    # Messages still wait that others hold (a worker busy with them, or one that died and
+    # whose database session has not ended yet): look again a little later.
+    held_elsewhere: bool = False
+
+
+def backlog_drain(*, seconds: float, wake: Callable[[], object]) -> Drained:
+    """Process waiting messages in batches until none is left or ``seconds`` have passed.
+
+    ``wake`` asks for another drain: once when a full batch shows a backlog (so another
+    worker joins in), and at the end if time ran out with messages perhaps left.
+    """
+    deadline = monotonic() + seconds
+    helped = False
+    drained = Drained(0)
+    while monotonic() < deadline:
+        claims, more = claim_batch(
+            limit=settings.INGEST_BATCH_SIZE, max_bytes=settings.INGEST_BATCH_BYTES
+        )
+        if not claims:
+            interrupted = claim_interrupted()
+            if interrupted is None:
+                with scopes_disabled():
+                    waiting = InboundMessage.objects.filter(status=Status.RECEIVED)
+                    drained.held_elsewhere = waiting.exists()
+                return drained
+            claims = [interrupted]
+        elif more and not helped:
+            wake()
+            helped = True
+        try:
+            claims_run(claims)
+        except BaseException:
+            _release(claims)
+            raise
+        drained.claimed += len(claims)
+    wake()
+    return drained
+
+
+def _release(claims: list[Claim]) -> None:
+    try:
+        claims_release([c.message_id for c in claims])
+    except Exception:  # the database may be what failed; the claims then lapse with it
+        logger.exception("Could not release %d claimed messages", len(claims))
 
 
 def message_run(*, message_id: int) -> Outcome:
-    """Count an attempt, then process; what the task and ``manage.py ingest`` call.
+    """Claim and process one message; what ``process_inbound`` and ``manage.py ingest`` call.
 
-    A message that is not waiting (already done, or being reprocessed elsewhere) is left
-    as it is and its current outcome returned.
+    A message that is not waiting (already done, or held by another worker) is left as
+    it is and its current outcome returned.
     """
-    claim = _claim(message_id)
+    claim = claim_one(message_id)
     if claim is None:
         return _current_outcome(message_id)
-    if claim.attempts > MAX_ATTEMPTS:
-        return message_fail(
-            message_id=message_id,
-            outcome=Outcome(
-                Status.FAILED,
-                "too_many_attempts",
-                f"Processing was interrupted {MAX_ATTEMPTS} times; the message was set aside.",
-            ),
+    return claims_run([claim])[message_id]
+
+
+def claims_run(claims: list[Claim]) -> dict[int, Outcome]:
+    """Process claimed messages: each message's outcome, by id."""
+    outcomes: dict[int, Outcome] = {}
+    runnable = []
+    for claim in claims:
+        if claim.attempts > MAX_ATTEMPTS:
+            outcomes[claim.message_id] = message_fail(
+                message_id=claim.message_id,
+                outcome=Outcome(
+                    Status.FAILED,
+                    "too_many_attempts",
+                    f"Processing was interrupted {MAX_ATTEMPTS} times; the message was set aside.",
+                ),
+            )
+        else:
+            runnable.append(claim)
+    if not runnable:
+        return outcomes
+    try:
+        outcomes.update(_store(runnable, _parse(runnable)))
+    except (DataError, IntegrityError) as e:
+        if len(runnable) > 1:
+            # One message's numbers (or a row that vanished meanwhile) spoil the batch:
+            # run them one by one, so only that message fails.
+            for claim in runnable:
+                outcomes.update(claims_run([claim]))
+        else:
+            outcomes.update(_failed_alone(runnable[0], e))
+    except SoftTimeLimitExceeded:
+        if len(runnable) == 1:
+            timeout = Outcome(Status.FAILED, "processing_timeout", "Processing took too long.")
+            message_fail(message_id=runnable[0].message_id, outcome=timeout)
+        raise
+    return outcomes
+
+
+def _failed_alone(claim: Claim, error: Exception) -> dict[int, Outcome]:
+    if isinstance(error, DataError):
+        outcome = Outcome(
+            Status.FAILED,
+            "count_out_of_range",
+            "Session counts add up past what can be stored (2^63 - 1).",
         )
-    with scope(tenant=claim.tenant_id):
+    else:
+        logger.exception("Storing inbound message %s failed", claim.message_id)
+        outcome = _internal_error()
+    return {claim.message_id: message_fail(message_id=claim.message_id, outcome=outcome)}
+
+
+def _parse(claims: list[Claim]) -> dict[int, Envelope | Outcome]:
+    """Each message's envelope, or the outcome that parsing it came to (a failure)."""
+    parsed: dict[int, Envelope | Outcome] = {}
+    for claim in claims:
         try:
-            envelope = envelope_extract(claim.raw, filename=claim.filename or None)
+            parsed[claim.message_id] = envelope_extract(claim.raw, filename=claim.filename or None)
         except TlsRptError as e:
-            outcome = Outcome(Status.FAILED, e.code, e.message)
-            return message_fail(message_id=message_id, outcome=outcome)
+            parsed[claim.message_id] = Outcome(Status.FAILED, e.code, e.message)
+        except SoftTimeLimitExceeded:
+            raise
         except Exception:
             # A bug must not lose the message or show a traceback: keep it, reprocessable.
-            logger.exception("Unexpected error parsing inbound message %s", message_id)
-            return message_fail(message_id=message_id, outcome=_internal_error())
-        return _store(claim.tenant_id, message_id, envelope)
+            logger.exception("Unexpected error parsing inbound message %s", claim.message_id)
+            parsed[claim.message_id] = _internal_error()
+    return parsed
 
 
-def _claim(message_id: int) -> _Claim | None:
-    """Count an attempt on a waiting message and read what processing needs, at once."""
-    with transaction.atomic():
-        _relax_durability()
-        with connection.cursor() as cursor:
-            cursor.execute(_CLAIM_SQL, [message_id, Status.RECEIVED])
-            row = cursor.fetchone()
-    if row is None:
-        return None
-    tenant_id, attempts, raw, filename = row
-    return _Claim(tenant_id, attempts, bytes(raw), filename)
+def _store(claims: list[Claim], parsed: dict[int, Envelope | Outcome]) -> dict[int, Outcome]:
+    with processing_transaction():
+        # The rows' locks: a message reprocessed or run elsewhere meanwhile waits or is
+        # skipped, never stored twice.
+        waiting = claims_lock([c.message_id for c in claims])
+        outcomes = {i: p for i, p in parsed.items() if i in waiting and isinstance(p, Outcome)}
+        envelopes = [
+            Parsed(c.message_id, c.tenant_id, parsed[c.message_id])
+            for c in claims
+            if c.message_id in waiting and c.message_id not in outcomes
+        ]
+        with scopes_disabled():
+            statuses = batch_store(envelopes)
+        for found in envelopes:
+            outcomes[found.message_id] = Outcome(
+                statuses[found.message_id], reports=found.envelope.reports
+            )
+        _outcomes_mark(outcomes)
+    for claim in claims:
+        if claim.message_id not in waiting:
+            outcomes[claim.message_id] = _current_outcome(claim.message_id)
+    return outcomes
 
 
-def _relax_durability() -> None:
-    """Let this transaction's commit return before its WAL reaches the disk.
-
-    Safe for processing only: the raw message was committed durably when it arrived,
-    and processing is idempotent, so a database crash that loses the last few hundred
-    milliseconds of processing just leaves messages waiting, and they are run again.
-    """
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+def _outcomes_mark(outcomes: dict[int, Outcome]) -> None:
+    """Set each message's outcome: one UPDATE per distinct outcome."""
+    groups: dict[tuple[str, str, str], list[int]] = defaultdict(list)
+    for message_id, outcome in outcomes.items():
+        groups[outcome.status, outcome.error_code, outcome.error_message].append(message_id)
+    now = timezone.now()
+    with scopes_disabled():
+        for (status, code, message), ids in groups.items():
+            InboundMessage.objects.filter(pk__in=ids).update(
+                status=status, error_code=code, error_message=message, processed_at=now
+            )
 
 
 def _current_outcome(message_id: int) -> Outcome:
@@ -152,198 +248,16 @@ def _internal_error() -> Outcome:
     )
 
 
-def _store(tenant_id: int, message_id: int, envelope: Envelope) -> Outcome:
-    with transaction.atomic():
-        _relax_durability()
-        # Marking the message done first takes its row lock: a concurrent run of the same
-        # message waits here, then finds it no longer waiting.
-        if not _mark(message_id, Outcome(Status.PROCESSED)):
-            return _current_outcome(message_id)
-        try:
-            outcome = envelope_store(tenant_id=tenant_id, envelope=envelope, inbound_id=message_id)
-        except DataError:
-            outcome = Outcome(
-                Status.FAILED,
-                "count_out_of_range",
-                "Session counts add up past what can be stored (2^63 - 1).",
-            )
-        if outcome.status != Status.PROCESSED:
-            _mark(message_id, outcome, waiting=False)
-    return outcome
-
-
 def message_fail(*, message_id: int, outcome: Outcome) -> Outcome:
     """Record ``outcome`` on a message that is still waiting; the raw bytes stay."""
-    with transaction.atomic():
-        _relax_durability()
-        _mark(message_id, outcome)
+    with processing_transaction(), scopes_disabled():
+        InboundMessage.objects.filter(pk=message_id, status=Status.RECEIVED).update(
+            status=outcome.status,
+            error_code=outcome.error_code,
+            error_message=outcome.error_message,
+            processed_at=timezone.now(),
+        )
     return outcome
-
-
-def _mark(message_id: int, outcome: Outcome, *, waiting: bool = True) -> bool:
-    """Set the outcome (only on a waiting message, unless ``waiting`` is False)."""
-    with scopes_disabled():
-        messages = InboundMessage.objects.filter(pk=message_id)
-        if waiting:
-            messages = messages.filter(status=Status.RECEIVED)
-        return bool(
-            messages.update(
-                status=outcome.status,
-                error_code=outcome.error_code,
-                error_message=outcome.error_message,
-                processed_at=timezone.now(),
-            )
-        )
-
-
-def envelope_store(*, tenant_id: int, envelope: Envelope, inbound_id: int) -> Outcome:
-    """Store every report of ``envelope``; the caller holds the transaction."""
-    verified = VerifiedDomains.for_tenant(tenant_id)
-    statuses = []
-    for found in envelope.reports:
-        # Each report in its own savepoint: a duplicate must not undo the others.
-        try:
-            with transaction.atomic():
-                statuses.append(
-                    _report_store(tenant_id, found, envelope.headers, inbound_id, verified)
-                )
-        except IntegrityError:
-            statuses.append(Status.DUPLICATE)
-    status = next(
-        (s for s in (Status.PROCESSED, Status.DUPLICATE) if s in statuses), Status.UNATTRIBUTED
-    )
-    return Outcome(status=status, reports=envelope.reports)
-
-
-def _report_store(
-    tenant_id: int,
-    found: FoundReport,
-    headers: HeaderFacts | None,
-    inbound_id: int,
-    verified: VerifiedDomains,
-) -> str:
-    report = found.report
-    fallbacks = (
-        headers.tls_report_domain if headers else None,
-        domain_from_filename(found.filename),
-    )
-    domains = [verified.domain_for(p, report.report_id, fallbacks) for p in report.policies]
-    if not any(domains):
-        return Status.UNATTRIBUTED
-    counted = counted_policies(report.policies, domains)
-    day = report.start.astimezone(UTC).date()
-    row = Report.objects.create(
-        tenant_id=tenant_id,
-        inbound_id=inbound_id,
-        organization=report.organization_name[:255],
-        report_id=report.report_id,
-        start=report.start,
-        end=report.end,
-        day=day,
-        contact_info=report.contact_info or "",
-        raw_json_gz=gzip.compress(found.raw_json, compresslevel=1, mtime=0),
-        successful=sum(p.successful for p, c in zip(report.policies, counted, strict=True) if c),
-        failed=sum(p.failed for p, c in zip(report.policies, counted, strict=True) if c),
-        **_header_fields(headers),
-    )
-    _policies_store(tenant_id, row, report.policies, domains, counted)
-    return Status.PROCESSED
-
-
-def _header_fields(headers: HeaderFacts | None) -> dict[str, str]:
-    if headers is None:
-        return {}
-    return {
-        "tls_report_domain": (headers.tls_report_domain or "")[:253],
-        "tls_report_submitter": (headers.tls_report_submitter or "")[:253],
-        "subject_report_id": headers.subject_report_id or "",
-        "from_address": (headers.from_address or "")[:320],
-        "email_message_id": headers.message_id or "",
-        "dkim_result": headers.dkim_result or "",
-        "dkim_domain": (headers.dkim_domain or "")[:253],
-    }
-
-
-def counted_policies(policies: list[Policy], domains: list[int | None]) -> list[bool]:
-    """Which policies count toward domain totals.
-
-    Senders may evaluate one session against several policies (Microsoft reports each
-    session under both tlsa and sts), so per domain only the policy type with the most
-    sessions counts; ``no-policy-found`` sessions had no policy and always count.
-    """
-    keys = [d or p.policy_domain for p, d in zip(policies, domains, strict=True)]
-    totals: dict[tuple[object, str], list[int]] = defaultdict(lambda: [0, 0])
-    for policy, key in zip(policies, keys, strict=True):
-        row = totals[key, policy.policy_type]
-        row[0] += policy.successful + policy.failed
-        row[1] += policy.failed
-    best: dict[object, tuple[int, int, bool, str]] = {}
-    for (key, policy_type), (sessions, failed) in totals.items():
-        candidate = (sessions, failed, policy_type == "tlsa", policy_type)
-        if policy_type != NO_POLICY and (key not in best or candidate > best[key]):
-            best[key] = candidate
-    return [
-        p.policy_type == NO_POLICY or best[key][3] == p.policy_type
-        for p, key in zip(policies, keys, strict=True)
-    ]
-
-
-def _policies_store(
-    tenant_id: int,
-    report: Report,
-    policies: list[Policy],
-    domains: list[int | None],
-    counted: list[bool],
-) -> None:
-    rows = [
-        PolicyResult(
-            tenant_id=tenant_id,
-            report=report,
-            domain_id=domain,
-            policy_type=p.policy_type[:32],
-            policy_domain=(p.policy_domain or "")[:253],
-            policy_strings=p.policy_strings,
-            mx_hosts=p.mx_hosts,
-            successful=p.successful,
-            failed=p.failed,
-            counted=c,
-            day=report.day,
-        )
-        for p, domain, c in zip(policies, domains, counted, strict=True)
-    ]
-    PolicyResult.objects.bulk_create(rows)
-    details = []
-    delta = RollupDelta()
-    for row, policy in zip(rows, policies, strict=True):
-        if row.domain_id:
-            key = (row.domain_id, report.day, report.organization, row.policy_type)
-            delta.add_policy(key, policy.successful, policy.failed, row.counted)
-        for d in policy.failure_details:
-            details.append(_detail_row(tenant_id, row.pk, d))
-            if row.domain_id:
-                fkey = (
-                    row.domain_id, report.day, row.policy_type, d.result_type[:64],
-                    (d.receiving_mx_hostname or "")[:253], report.organization,
-                )  # fmt: skip
-                delta.add_failure(fkey, d.failed_session_count, row.counted)
-    failure_details_insert(details)
-    rollups_apply(tenant_id=tenant_id, delta=delta)
-
-
-def _detail_row(tenant_id: int, policy_id: int, d: ParsedFailure) -> tuple:
-    """A row in ``reports.bulk.COLUMNS`` order."""
-    return (
-        tenant_id,
-        policy_id,
-        d.result_type[:64],
-        (d.sending_mta_ip or "")[:64],
-        (d.receiving_mx_hostname or "")[:253],
-        (d.receiving_mx_helo or "")[:253],
-        (d.receiving_ip or "")[:64],
-        d.failed_session_count,
-        d.additional_information or "",
-        d.failure_reason_code or "",
-    )
 
 
 def message_reprocess(*, message: InboundMessage) -> bool:
@@ -351,9 +265,18 @@ def message_reprocess(*, message: InboundMessage) -> bool:
     from reports.inbound.store import inbound_queue
 
     with scope(tenant=message.tenant_id), transaction.atomic():
+        # A fresh start: attempts too, or a message set aside after interruptions could
+        # never be run again.
         updated = InboundMessage.objects.filter(
             pk=message.pk, status__in=[Status.FAILED, Status.UNATTRIBUTED]
-        ).update(status=Status.RECEIVED, error_code="", error_message="")
+        ).update(
+            status=Status.RECEIVED,
+            error_code="",
+            error_message="",
+            attempts=0,
+            claimed_by=None,
+            claimed_at=None,
+        )
         if updated:
             transaction.on_commit(lambda: inbound_queue(message_id=message.pk))
     return bool(updated)

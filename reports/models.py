@@ -108,6 +108,9 @@ class InboundMessage(models.Model):
     processed_at = models.DateTimeField(null=True, blank=True)
     # Set when queueing failed (broker down): the sweep queues it once the broker is back.
     queue_failed_at = models.DateTimeField(null=True, blank=True)
+    # Who is processing it (reports.claims): a PostgreSQL backend pid, and since when.
+    claimed_by = models.IntegerField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
     # Where an IMAP message came from: stored once per (mailbox, uidvalidity, uid).
     mailbox = models.ForeignKey(
         MailboxSource, on_delete=models.SET_NULL, null=True, blank=True, related_name="messages"
@@ -122,6 +125,10 @@ class InboundMessage(models.Model):
             models.Index(fields=["tenant", "-received_at"], name="inbound_tenant_received"),
             models.Index(fields=["status", "received_at"], name="inbound_status_received"),
             models.Index(fields=["tenant", "sha256"], name="inbound_tenant_sha256"),
+            # The waiting messages, oldest first: what processing claims from.
+            models.Index(
+                fields=["id"], condition=models.Q(status="received"), name="inbound_waiting"
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -18,21 +18,37 @@ FailureKey = tuple[int, date, str, str, str, str]  # domain, day, type, result, 
 
 
 class RollupDelta:
-    """What one report adds to the rollups, accumulated in memory first."""
+    """What reports add to the rollups, accumulated in memory first."""
 
     def __init__(self) -> None:
-        self.stats: dict[StatKey, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 1])
+        # successful, failed, counted successful, counted failed, reports
+        self.stats: dict[StatKey, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
         self.failures: dict[FailureKey, list[int]] = defaultdict(lambda: [0, 0])
+        # Each key's tenant (a domain belongs to one tenant).
+        self.tenants: dict[int, int] = {}
 
-    def add_policy(self, key: StatKey, successful: int, failed: int, counted: bool) -> None:
+    def add_policy(
+        self,
+        tenant_id: int,
+        key: StatKey,
+        successful: int,
+        failed: int,
+        counted: bool,
+        *,
+        new_report: bool,
+    ) -> None:
+        """Add a policy's sessions; ``new_report`` when its report is not yet in ``key``."""
+        self.tenants[key[0]] = tenant_id
         row = self.stats[key]
         row[0] += successful
         row[1] += failed
         if counted:
             row[2] += successful
             row[3] += failed
+        row[4] += new_report
 
-    def add_failure(self, key: FailureKey, count: int, counted: bool) -> None:
+    def add_failure(self, tenant_id: int, key: FailureKey, count: int, counted: bool) -> None:
+        self.tenants[key[0]] = tenant_id
         row = self.failures[key]
         row[0] += count
         if counted:
@@ -69,14 +85,14 @@ DO UPDATE SET
 _BATCH = 1000
 
 
-def rollups_apply(*, tenant_id: int, delta: RollupDelta) -> None:
+def rollups_apply(*, delta: RollupDelta) -> None:
     """Add ``delta`` to the rollup tables inside the caller's transaction.
 
     Each key occurs once in ``delta``, so one multi-row upsert never updates a row twice.
     """
     with connection.cursor() as cursor:
-        _upsert(cursor, _STAT_SQL, _rows(tenant_id, delta.stats.items()))
-        _upsert(cursor, _FAILURE_SQL, _rows(tenant_id, delta.failures.items()))
+        _upsert(cursor, _STAT_SQL, _rows(delta.tenants, delta.stats.items()))
+        _upsert(cursor, _FAILURE_SQL, _rows(delta.tenants, delta.failures.items()))
 
 
 def _upsert(cursor: CursorWrapper, sql: str, rows: list[tuple]) -> None:
@@ -86,5 +102,5 @@ def _upsert(cursor: CursorWrapper, sql: str, rows: list[tuple]) -> None:
         cursor.execute(sql.format(values=placeholders), [v for row in batch for v in row])
 
 
-def _rows(tenant_id: int, items: Iterable[tuple[tuple, list[int]]]) -> list[tuple]:
-    return [(tenant_id, *key, *values) for key, values in sorted(items)]
+def _rows(tenants: dict[int, int], items: Iterable[tuple[tuple, list[int]]]) -> list[tuple]:
+    return [(tenants[key[0]], *key, *values) for key, values in sorted(items)]

@@ -82,6 +82,14 @@ def _isolated_broker(broker_url: str) -> None:
     }
 
 
+@pytest.fixture(autouse=True)
+def _no_drain_queued(broker_url: str) -> None:
+    """No test inherits another's "a drain is queued" flag (reports.wake)."""
+    from reports.wake import FLAG
+
+    redis.Redis.from_url(broker_url).delete(FLAG)
+
+
 @pytest.fixture(scope="session")
 def dns_zone() -> Iterator[tuple[ZoneResolver, int]]:
     server, resolver, port = start_dns_server()
@@ -163,7 +171,9 @@ def database_url() -> str:
 class WorkerProcess:
     """A ``celery worker`` in its own process group, as production runs it."""
 
-    def __init__(self, name: str, broker_url: str, dns_port: int, concurrency: int = 1) -> None:
+    def __init__(
+        self, name: str, broker_url: str, dns_port: int, concurrency: int = 1, **settings: str
+    ) -> None:
         env = {
             **os.environ,
             "DATABASE_URL": database_url(),
@@ -172,6 +182,7 @@ class WorkerProcess:
             "DNS_NAMESERVERS": "127.0.0.1",
             "DNS_PORT": str(dns_port),
             "CONN_MAX_AGE": "0",
+            **settings,
         }
         cmd = [
             sys.executable, "-m", "celery", "-A", "tlsrpt_saas", "worker",
@@ -202,8 +213,9 @@ def worker_processes(
     """Factory of real worker processes; all are stopped at the end of the test."""
     started: list[WorkerProcess] = []
 
-    def start(name: str, concurrency: int = 1) -> WorkerProcess:
-        worker = WorkerProcess(name, broker_url, dns_zone[1], concurrency)
+    def start(name: str, concurrency: int = 1, **settings: str) -> WorkerProcess:
+        """``settings``: environment variables of the worker's own (INGEST_BATCH_SIZE...)."""
+        worker = WorkerProcess(name, broker_url, dns_zone[1], concurrency, **settings)
         started.append(worker)
         return worker
 

@@ -222,6 +222,13 @@ TLSRPT_MAX_MIME_PARTS = env.int("TLSRPT_MAX_MIME_PARTS", default=1000)
 TLSRPT_MAX_JSON_DEPTH = env.int("TLSRPT_MAX_JSON_DEPTH", default=32)
 TLSRPT_MAX_FAILURE_DETAILS = env.int("TLSRPT_MAX_FAILURE_DETAILS", default=100_000)
 TLSRPT_VERIFY_DKIM = env.bool("TLSRPT_VERIFY_DKIM", default=True)
+# Processing (reports.ingest): a drain claims waiting messages in batches of at most this
+# many messages and bytes, and runs for this long before handing over to a new drain.
+INGEST_BATCH_SIZE = env.int("INGEST_BATCH_SIZE", default=100)
+INGEST_BATCH_BYTES = env.int("INGEST_BATCH_BYTES", default=256 * 1024)
+INGEST_DRAIN_SECONDS = env.int("INGEST_DRAIN_SECONDS", default=60)
+# How long the "a drain is queued" flag lasts if its task is lost (reports.wake).
+INGEST_WAKE_SECONDS = env.int("INGEST_WAKE_SECONDS", default=10)
 
 # Celery: Redis when REDIS_URL is set, else kombu's filesystem transport under var/.
 _BROKER_DIR = VAR_DIR / "broker"

@@ -42,15 +42,15 @@ def inbound_store(
 
 
 def inbound_queue(*, message_id: int) -> None:
-    """Queue processing; if the broker is down, mark the message for the sweep instead.
+    """Wake processing (``reports.wake``); if the broker is down, mark the message instead.
 
     The message is already committed, so the sender has been (or will be) told it is
     safe: a broker outage must neither lose it nor turn into an error for the sender.
     """
-    from reports.tasks import process_inbound
+    from reports.wake import ingest_wake
 
     try:
-        process_inbound.delay(message_id)
+        ingest_wake()
     except Exception:  # kombu's errors differ by transport; all mean "not queued"
         logger.warning("Could not queue inbound message %s; the sweep will", message_id)
         with scopes_disabled():

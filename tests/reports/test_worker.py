@@ -15,6 +15,7 @@ from accounts.models import Tenant
 from domains.models import Domain
 from reports.inbound.store import inbound_store
 from reports.models import Channel, DailyStat, InboundMessage, Report, Status
+from reports.tasks import process_inbound
 from tests.conftest import database_url, wait_until
 from tests.factories import make_domain, make_tenant
 from tests.reports.mail import report_email, report_json
@@ -118,7 +119,13 @@ def test_one_report_in_two_messages_on_two_workers_at_once_is_stored_once(
     document = report_json(domain="example.org", report_id="same-report", organization="Race")
     raws = [report_email(document), json.dumps(document).encode()]
     with rollup_row_locked(tenant, domain, "Race") as stat:
-        ids = [inbound_store(tenant=tenant, channel=Channel.UPLOAD, raw=raw).pk for raw in raws]
+        # One process_inbound task each (a drain would take both in one batch).
+        ids = [
+            inbound_store(tenant=tenant, channel=Channel.UPLOAD, raw=raw, queue=False).pk
+            for raw in raws
+        ]
+        for message_id in ids:
+            process_inbound.delay(message_id)
         worker_processes("race-a")
         worker_processes("race-b")
         # Both in flight at once: one waits on the rollup row, the other on the report's
@@ -143,8 +150,9 @@ def test_a_worker_killed_mid_task_leaves_the_message_processed_exactly_once(
     document = report_json(domain="example.org", organization="Killed Inc.")
     with rollup_row_locked(tenant, domain, "Killed Inc.") as stat:
         message_id = inbound_store(
-            tenant=tenant, channel=Channel.UPLOAD, raw=report_email(document)
+            tenant=tenant, channel=Channel.UPLOAD, raw=report_email(document), queue=False
         ).pk
+        process_inbound.delay(message_id)
         doomed = worker_processes("doomed")
         # The task has stored the report in its open transaction and waits on the row.
         wait_until(lambda: _waiting_on_locks() == 1, timeout=60)

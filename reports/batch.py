@@ -1,0 +1,206 @@
+"""Store the reports of several parsed messages at once, inside the caller's transaction.
+
+Every statement covers the whole batch: one insert of the reports (a report already
+stored, or twice in the batch, is a duplicate: the unique key decides, no savepoints),
+one of their policies, one COPY of the failure details and one upsert per rollup table.
+Rows are written in key order, so concurrent batches take their locks in the same order.
+"""
+
+import gzip
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC
+
+from reports.attribution import VerifiedDomains, domain_from_filename
+from reports.bulk import failure_details_insert, reports_insert
+from reports.models import PolicyResult, Report, Status
+from reports.rollups import RollupDelta, rollups_apply
+from reports.tlsrpt import Envelope, FoundReport, HeaderFacts, Policy
+from reports.tlsrpt import FailureDetail as ParsedFailure
+
+NO_POLICY = "no-policy-found"
+
+
+@dataclass(slots=True)
+class Parsed:
+    """A claimed message and what its bytes turned out to hold."""
+
+    message_id: int
+    tenant_id: int
+    envelope: Envelope
+
+
+@dataclass(slots=True)
+class _Planned:
+    message_id: int
+    row: Report
+    policies: list[Policy]
+    domains: list[int | None]
+    counted: list[bool]
+
+    @property
+    def key(self) -> tuple:
+        row = self.row
+        return (row.tenant_id, row.organization, row.report_id, row.start, row.end)
+
+
+def batch_store(parsed: list[Parsed]) -> dict[int, str]:
+    """Store every report of every message; each message's status, by id."""
+    verified = {t: VerifiedDomains.for_tenant(t) for t in {p.tenant_id for p in parsed}}
+    statuses: dict[int, list[str]] = {p.message_id: [] for p in parsed}
+    planned: dict[tuple, _Planned] = {}
+    for message in parsed:
+        for found in message.envelope.reports:
+            plan = _plan(message, found, verified[message.tenant_id])
+            if plan is None:
+                statuses[message.message_id].append(Status.UNATTRIBUTED)
+            elif plan.key in planned:
+                statuses[message.message_id].append(Status.DUPLICATE)
+            else:
+                planned[plan.key] = plan
+    ordered = [planned[key] for key in sorted(planned)]
+    inserted = reports_insert([plan.row for plan in ordered])
+    stored = []
+    for plan, pk in zip(ordered, inserted, strict=True):
+        statuses[plan.message_id].append(Status.PROCESSED if pk else Status.DUPLICATE)
+        if pk:
+            plan.row.pk = pk
+            stored.append(plan)
+    _policies_store(stored)
+    return {message_id: _message_status(found) for message_id, found in statuses.items()}
+
+
+def _message_status(statuses: list[str]) -> str:
+    """Processed if any report was stored, else duplicate if any was known, else unattributed."""
+    return next(
+        (s for s in (Status.PROCESSED, Status.DUPLICATE) if s in statuses), Status.UNATTRIBUTED
+    )
+
+
+def _plan(message: Parsed, found: FoundReport, verified: VerifiedDomains) -> _Planned | None:
+    report = found.report
+    headers = message.envelope.headers
+    fallbacks = (
+        headers.tls_report_domain if headers else None,
+        domain_from_filename(found.filename),
+    )
+    domains = [verified.domain_for(p, report.report_id, fallbacks) for p in report.policies]
+    if not any(domains):
+        return None
+    counted = counted_policies(report.policies, domains)
+    row = Report(
+        tenant_id=message.tenant_id,
+        inbound_id=message.message_id,
+        organization=report.organization_name[:255],
+        report_id=report.report_id,
+        start=report.start,
+        end=report.end,
+        day=report.start.astimezone(UTC).date(),
+        contact_info=report.contact_info or "",
+        raw_json_gz=gzip.compress(found.raw_json, compresslevel=1, mtime=0),
+        successful=sum(p.successful for p, c in zip(report.policies, counted, strict=True) if c),
+        failed=sum(p.failed for p, c in zip(report.policies, counted, strict=True) if c),
+        **_header_fields(headers),
+    )
+    return _Planned(message.message_id, row, report.policies, domains, counted)
+
+
+def _header_fields(headers: HeaderFacts | None) -> dict[str, str]:
+    if headers is None:
+        return {}
+    return {
+        "tls_report_domain": (headers.tls_report_domain or "")[:253],
+        "tls_report_submitter": (headers.tls_report_submitter or "")[:253],
+        "subject_report_id": headers.subject_report_id or "",
+        "from_address": (headers.from_address or "")[:320],
+        "email_message_id": headers.message_id or "",
+        "dkim_result": headers.dkim_result or "",
+        "dkim_domain": (headers.dkim_domain or "")[:253],
+    }
+
+
+def counted_policies(policies: list[Policy], domains: list[int | None]) -> list[bool]:
+    """Which policies count toward domain totals.
+
+    Senders may evaluate one session against several policies (Microsoft reports each
+    session under both tlsa and sts), so per domain only the policy type with the most
+    sessions counts; ``no-policy-found`` sessions had no policy and always count.
+    """
+    keys = [d or p.policy_domain for p, d in zip(policies, domains, strict=True)]
+    totals: dict[tuple[object, str], list[int]] = defaultdict(lambda: [0, 0])
+    for policy, key in zip(policies, keys, strict=True):
+        row = totals[key, policy.policy_type]
+        row[0] += policy.successful + policy.failed
+        row[1] += policy.failed
+    best: dict[object, tuple[int, int, bool, str]] = {}
+    for (key, policy_type), (sessions, failed) in totals.items():
+        candidate = (sessions, failed, policy_type == "tlsa", policy_type)
+        if policy_type != NO_POLICY and (key not in best or candidate > best[key]):
+            best[key] = candidate
+    return [
+        p.policy_type == NO_POLICY or best[key][3] == p.policy_type
+        for p, key in zip(policies, keys, strict=True)
+    ]
+
+
+def _policies_store(stored: list[_Planned]) -> None:
+    rows = [
+        PolicyResult(
+            tenant_id=plan.row.tenant_id,
+            report_id=plan.row.pk,
+            domain_id=domain,
+            policy_type=p.policy_type[:32],
+            policy_domain=(p.policy_domain or "")[:253],
+            policy_strings=p.policy_strings,
+            mx_hosts=p.mx_hosts,
+            successful=p.successful,
+            failed=p.failed,
+            counted=c,
+            day=plan.row.day,
+        )
+        for plan in stored
+        for p, domain, c in zip(plan.policies, plan.domains, plan.counted, strict=True)
+    ]
+    if not rows:
+        return
+    PolicyResult.objects.bulk_create(rows)
+    details = []
+    delta = RollupDelta()
+    seen: set[tuple] = set()  # (report, rollup key): a report counts once per rollup row
+    policies = ((plan, p) for plan in stored for p in plan.policies)
+    for row, (plan, policy) in zip(rows, policies, strict=True):
+        organization = plan.row.organization
+        if row.domain_id:
+            key = (row.domain_id, row.day, organization, row.policy_type)
+            new_report = (plan.row.pk, key) not in seen
+            seen.add((plan.row.pk, key))
+            delta.add_policy(
+                row.tenant_id, key, policy.successful, policy.failed, row.counted,
+                new_report=new_report,
+            )  # fmt: skip
+        for d in policy.failure_details:
+            details.append(_detail_row(row.tenant_id, row.pk, d))
+            if row.domain_id:
+                fkey = (
+                    row.domain_id, row.day, row.policy_type, d.result_type[:64],
+                    (d.receiving_mx_hostname or "")[:253], organization,
+                )  # fmt: skip
+                delta.add_failure(row.tenant_id, fkey, d.failed_session_count, row.counted)
+    failure_details_insert(details)
+    rollups_apply(delta=delta)
+
+
+def _detail_row(tenant_id: int, policy_id: int, d: ParsedFailure) -> tuple:
+    """A row in ``reports.bulk.COLUMNS`` order."""
+    return (
+        tenant_id,
+        policy_id,
+        d.result_type[:64],
+        (d.sending_mta_ip or "")[:64],
+        (d.receiving_mx_hostname or "")[:253],
+        (d.receiving_mx_helo or "")[:253],
+        (d.receiving_ip or "")[:64],
+        d.failed_session_count,
+        d.additional_information or "",
+        d.failure_reason_code or "",
+    )

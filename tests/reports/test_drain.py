@@ -1,0 +1,286 @@
+"""Batched processing (reports.ingest.backlog_drain, the drain_inbound task).
+
+In this process against the real PostgreSQL: the corpus stored in one batch comes out as
+it does message by message; duplicates, bad numbers and poison inside a batch touch only
+their own message. With real worker processes on Redis: the doors' wake-ups drain a
+backlog from two tenants in batches on two workers, each message once, and a worker
+killed mid-batch leaves every message processed exactly once.
+"""
+
+import json
+from collections import Counter
+
+import pytest
+from django.db import connection
+from django_scopes import scope, scopes_disabled
+
+from accounts.models import Tenant
+from reports.claims import claim_batch
+from reports.inbound.store import inbound_store
+from reports.ingest import MAX_ATTEMPTS, backlog_drain, message_run
+from reports.models import (
+    Channel,
+    DailyFailure,
+    DailyStat,
+    FailureDetail,
+    InboundMessage,
+    PolicyResult,
+    Report,
+    Status,
+)
+from reports.wake import FLAG
+from tests.conftest import wait_until
+from tests.factories import make_domain, make_tenant
+from tests.reports.helpers import corpus, corpus_files
+from tests.reports.mail import report_email, report_json
+from tests.reports.test_ingest_corpus import EXPECTED
+from tests.reports.test_worker import _waiting_on_locks, rollup_row_locked
+
+pytestmark = pytest.mark.django_db(transaction=True)
+BIG = 2**63 - 1
+
+
+def _store(tenant: Tenant, raw: bytes, filename: str = "", queue: bool = False) -> int:
+    return inbound_store(
+        tenant=tenant, channel=Channel.UPLOAD, raw=raw, filename=filename, queue=queue
+    ).pk
+
+
+def _drain() -> int:
+    woken: list[int] = []
+    drained = backlog_drain(seconds=60, wake=lambda: woken.append(1))
+    assert not drained.held_elsewhere
+    return drained.claimed
+
+
+def _messages(tenant: Tenant) -> list[InboundMessage]:
+    with scope(tenant=tenant):
+        return list(InboundMessage.objects.order_by("pk"))
+
+
+STAT_FIELDS = (
+    "domain__name", "day", "organization", "policy_type", "successful", "failed",
+    "counted_successful", "counted_failed", "reports",
+)  # fmt: skip
+FAILURE_FIELDS = (
+    "domain__name", "day", "policy_type", "result_type", "receiving_mx", "organization",
+    "count", "counted",
+)  # fmt: skip
+REPORT_FIELDS = ("organization", "report_id", "successful", "failed")
+POLICY_FIELDS = ("domain__name", "policy_type", "successful", "failed", "counted")
+
+
+def _stored(tenant: Tenant) -> dict[str, object]:
+    """What a tenant's rows add up to, without ids (comparable across tenants)."""
+    with scope(tenant=tenant):
+        return {
+            "reports": sorted(Report.objects.values_list(*REPORT_FIELDS)),
+            "policies": sorted(PolicyResult.objects.values_list(*POLICY_FIELDS)),
+            "details": FailureDetail.objects.count(),
+            "stats": sorted(DailyStat.objects.values_list(*STAT_FIELDS)),
+            "failures": sorted(DailyFailure.objects.values_list(*FAILURE_FIELDS)),
+        }
+
+
+def test_the_corpus_in_one_batch_is_stored_as_message_by_message(settings) -> None:
+    settings.INGEST_BATCH_SIZE = 1000
+    settings.INGEST_BATCH_BYTES = 1 << 30
+    batched, single = make_tenant("batched"), make_tenant("single")
+    for tenant in (batched, single):
+        for domain in sorted({expected[0] for expected in EXPECTED.values()}):
+            make_domain(tenant, domain)
+    names = corpus_files()
+    batch_ids = [_store(batched, corpus(name), name) for name in names]
+    single_outcomes = [
+        message_run(message_id=_store(single, corpus(name), name)).status for name in names
+    ]
+
+    assert _drain() == len(names)
+
+    messages = _messages(batched)
+    assert [m.pk for m in messages] == batch_ids
+    # One batch: one UPDATE set every outcome at the same moment.
+    assert len({m.processed_at for m in messages}) == 1
+    assert [m.status for m in messages] == single_outcomes
+    # The same report arrives twice (fastmail's .eml and .json.gz): one is a duplicate.
+    assert Counter(single_outcomes) == {Status.PROCESSED: len(names) - 1, Status.DUPLICATE: 1}
+    assert {m.attempts for m in messages} == {1}
+    assert _stored(batched) == _stored(single)
+
+
+def test_a_report_twice_in_one_batch_and_one_already_stored_are_duplicates() -> None:
+    acme = make_tenant()
+    make_domain(acme, "example.org")
+    stored_before = report_json(domain="example.org", report_id="known")
+    message_run(message_id=_store(acme, json.dumps(stored_before).encode()))
+    twice = report_json(domain="example.org", report_id="twice")
+    ids = [
+        _store(acme, report_email(twice)),
+        _store(acme, json.dumps(twice).encode()),
+        _store(acme, report_email(stored_before)),
+        _store(acme, json.dumps(report_json(domain="elsewhere.example")).encode()),
+    ]
+
+    assert _drain() == 4
+
+    with scope(tenant=acme):
+        statuses = dict(InboundMessage.objects.filter(pk__in=ids).values_list("pk", "status"))
+        assert Report.objects.count() == 2
+        stat = DailyStat.objects.get()
+    assert [statuses[i] for i in ids] == [
+        Status.PROCESSED, Status.DUPLICATE, Status.DUPLICATE, Status.UNATTRIBUTED
+    ]  # fmt: skip
+    assert (stat.successful, stat.failed, stat.reports) == (20, 4, 2)
+
+
+def test_numbers_past_64_bits_fail_their_message_only_and_bad_bytes_theirs() -> None:
+    acme = make_tenant()
+    make_domain(acme, "example.org")
+    huge = report_json(domain="example.org", successful=BIG, failed=0)
+    huge["policies"].append(huge["policies"][0])  # two counted policies: the sum overflows
+    good = [json.dumps(report_json(domain="example.org")).encode() for _ in range(3)]
+    ids = [
+        _store(acme, good[0]),
+        _store(acme, json.dumps(huge).encode()),
+        _store(acme, good[1]),
+        _store(acme, b"{not json"),
+        _store(acme, good[2]),
+    ]
+
+    assert _drain() == 5
+
+    with scope(tenant=acme):
+        messages = {m.pk: m for m in InboundMessage.objects.all()}
+        assert Report.objects.count() == 3
+        stat = DailyStat.objects.get()
+    outcomes = [(messages[i].status, messages[i].error_code) for i in ids]
+    assert outcomes == [
+        (Status.PROCESSED, ""),
+        (Status.FAILED, "count_out_of_range"),
+        (Status.PROCESSED, ""),
+        (Status.FAILED, "json_invalid"),
+        (Status.PROCESSED, ""),
+    ]
+    assert (stat.successful, stat.failed, stat.reports) == (30, 6, 3)
+
+
+def test_interrupted_messages_run_alone_and_are_set_aside_after_max_attempts() -> None:
+    acme = make_tenant()
+    make_domain(acme, "example.org")
+    fresh = [_store(acme, json.dumps(report_json(domain="example.org")).encode()) for _ in "ab"]
+    interrupted = _store(acme, json.dumps(report_json(domain="example.org")).encode())
+    poison = _store(acme, json.dumps(report_json(domain="example.org")).encode())
+    with scopes_disabled():
+        InboundMessage.objects.filter(pk=interrupted).update(attempts=1)
+        InboundMessage.objects.filter(pk=poison).update(attempts=MAX_ATTEMPTS)
+
+    claims, more = claim_batch(limit=10, max_bytes=1 << 20)
+    # A batch takes only fresh messages; the claim is counted at once.
+    assert ([c.message_id for c in claims], more) == (fresh, False)
+    with scopes_disabled():
+        InboundMessage.objects.filter(pk__in=fresh).update(claimed_by=None, attempts=0)
+
+    assert _drain() == 4
+
+    with scopes_disabled():
+        messages = {m.pk: m for m in InboundMessage.objects.all()}
+    assert {messages[i].status for i in [*fresh, interrupted]} == {Status.PROCESSED}
+    assert messages[interrupted].attempts == 2
+    assert (messages[poison].status, messages[poison].error_code) == (
+        Status.FAILED, "too_many_attempts"
+    )  # fmt: skip
+    # Each interrupted message was stored in a transaction of its own.
+    assert messages[interrupted].processed_at != messages[fresh[0]].processed_at
+
+
+def test_a_batch_stops_at_its_byte_limit_but_takes_one_message_whatever_its_size() -> None:
+    acme = make_tenant()
+    ids = [_store(acme, b"x" * 1000) for _ in range(5)]
+
+    first, more = claim_batch(limit=10, max_bytes=2500)
+    second, _ = claim_batch(limit=10, max_bytes=10)
+
+    assert ([c.message_id for c in first], more) == (ids[:2], True)
+    assert [c.message_id for c in second] == ids[2:3]
+
+
+def _broker_queued(broker_url: str) -> tuple[int, bool]:
+    import redis
+
+    client = redis.Redis.from_url(broker_url)
+    return client.llen("ingest"), bool(client.exists(FLAG))
+
+
+def test_many_stored_messages_queue_one_drain(broker_url: str) -> None:
+    import redis
+
+    redis.Redis.from_url(broker_url).delete("ingest")
+    acme = make_tenant()
+    from django.test import TestCase
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        for _ in range(20):
+            _store(acme, b"{}", queue=True)
+
+    assert _broker_queued(broker_url) == (1, True)
+
+
+def test_a_backlog_from_two_tenants_drains_in_batches_on_two_workers(worker_processes) -> None:
+    tenants = {slug: make_tenant(slug) for slug in ("acme", "globex")}
+    for slug, tenant in tenants.items():
+        make_domain(tenant, f"{slug}.example")
+    ids = {
+        slug: [
+            _store(tenant, report_email(report_json(domain=f"{slug}.example")), queue=True)
+            for _ in range(60)
+        ]
+        for slug, tenant in tenants.items()
+    }
+
+    worker_processes("drain", concurrency=2, INGEST_BATCH_SIZE="15")
+    wait_until(_none_waiting, timeout=120)
+
+    for slug, tenant in tenants.items():
+        messages = _messages(tenant)
+        assert [m.pk for m in messages] == ids[slug]
+        assert {(m.status, m.attempts) for m in messages} == {(Status.PROCESSED, 1)}
+        # Batches: far fewer distinct commit moments than messages.
+        assert len({m.processed_at for m in messages}) < 20
+        with scope(tenant=tenant):
+            assert Report.objects.count() == 60
+            assert {d.domain.name for d in DailyStat.objects.select_related("domain")} == {
+                f"{slug}.example"
+            }
+            assert DailyStat.objects.get().reports == 60
+
+
+def _none_waiting() -> bool:
+    with scopes_disabled():
+        return not InboundMessage.objects.filter(status=Status.RECEIVED).exists()
+
+
+def test_a_worker_killed_mid_batch_leaves_each_message_processed_exactly_once(
+    worker_processes,
+) -> None:
+    acme = make_tenant()
+    domain = make_domain(acme, "example.org")
+    documents = [report_json(domain="example.org", organization="Killed Inc.") for _ in range(5)]
+    with rollup_row_locked(acme, domain, "Killed Inc.") as stat:
+        ids = [_store(acme, report_email(d), queue=True) for d in documents]
+        doomed = worker_processes("doomed")
+        # The batch has stored its reports in an open transaction and waits on the row.
+        wait_until(lambda: _waiting_on_locks() == 1, timeout=60)
+        doomed.kill()
+
+    worker_processes("survivor")
+    wait_until(_none_waiting, timeout=90)
+    with scopes_disabled():
+        messages = list(InboundMessage.objects.filter(pk__in=ids))
+    assert {m.status for m in messages} == {Status.PROCESSED}
+    with scope(tenant=acme):
+        assert Report.objects.count() == 5
+        stat.refresh_from_db()
+    assert (stat.successful, stat.failed, stat.reports) == (50, 10, 5)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM reports_failuredetail")
+        assert cursor.fetchone()[0] == 5
