@@ -109,28 +109,38 @@ def test_the_corpus_in_one_batch_is_stored_as_message_by_message(settings) -> No
 
 
 def test_a_report_twice_in_one_batch_and_one_already_stored_are_duplicates() -> None:
-    acme = make_tenant()
+    acme, globex = make_tenant("acme"), make_tenant("globex")
     make_domain(acme, "example.org")
+    make_domain(globex, "globex.example")
     stored_before = report_json(domain="example.org", report_id="known")
     message_run(message_id=_store(acme, json.dumps(stored_before).encode()))
     twice = report_json(domain="example.org", report_id="twice")
+    # The same report for globex's domain, in globex's mailbox and in acme's.
+    theirs = json.dumps(report_json(domain="globex.example", report_id="theirs")).encode()
     ids = [
         _store(acme, report_email(twice)),
         _store(acme, json.dumps(twice).encode()),
         _store(acme, report_email(stored_before)),
-        _store(acme, json.dumps(report_json(domain="elsewhere.example")).encode()),
+        _store(acme, theirs),
+        _store(globex, theirs),
     ]
 
-    assert _drain() == 4
+    assert _drain() == 5
 
-    with scope(tenant=acme):
+    with scopes_disabled():
         statuses = dict(InboundMessage.objects.filter(pk__in=ids).values_list("pk", "status"))
-        assert Report.objects.count() == 2
-        stat = DailyStat.objects.get()
     assert [statuses[i] for i in ids] == [
-        Status.PROCESSED, Status.DUPLICATE, Status.DUPLICATE, Status.UNATTRIBUTED
+        Status.PROCESSED, Status.DUPLICATE, Status.DUPLICATE, Status.UNATTRIBUTED,
+        Status.PROCESSED,
     ]  # fmt: skip
+    with scope(tenant=acme):
+        assert sorted(Report.objects.values_list("report_id", flat=True)) == ["known", "twice"]
+        stat = DailyStat.objects.get()
     assert (stat.successful, stat.failed, stat.reports) == (20, 4, 2)
+    with scope(tenant=globex):
+        report = Report.objects.get()
+        assert (report.report_id, report.inbound_id) == ("theirs", ids[4])
+        assert DailyStat.objects.get().domain.name == "globex.example"
 
 
 def test_numbers_past_64_bits_fail_their_message_only_and_bad_bytes_theirs() -> None:
