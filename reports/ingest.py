@@ -22,7 +22,7 @@ from time import monotonic
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import DataError, IntegrityError, transaction
+from django.db import DataError, InterfaceError, OperationalError, transaction
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
@@ -153,19 +153,21 @@ def claims_run(claims: list[Claim]) -> dict[int, Outcome]:
         return outcomes
     try:
         outcomes.update(_store(runnable, _parse(runnable)))
-    except (DataError, IntegrityError) as e:
-        if len(runnable) > 1:
-            # One message's numbers (or a row that vanished meanwhile) spoil the batch:
-            # run them one by one, so only that message fails.
-            for claim in runnable:
-                outcomes.update(claims_run([claim]))
-        else:
-            outcomes.update(_failed_alone(runnable[0], e))
+    except (OperationalError, InterfaceError):
+        raise  # the database is unavailable: nothing is wrong with the messages; retry
     except SoftTimeLimitExceeded:
         if len(runnable) == 1:
             timeout = Outcome(Status.FAILED, "processing_timeout", "Processing took too long.")
             message_fail(message_id=runnable[0].message_id, outcome=timeout)
         raise
+    except Exception as e:
+        if len(runnable) > 1:
+            # One message's numbers (or a bug it trips) spoil the batch: run them one by
+            # one, so only that message fails.
+            for claim in runnable:
+                outcomes.update(claims_run([claim]))
+        else:
+            outcomes.update(_failed_alone(runnable[0], e))
     return outcomes
 
 
@@ -177,7 +179,8 @@ def _failed_alone(claim: Claim, error: Exception) -> dict[int, Outcome]:
             "Session counts add up past what can be stored (2^63 - 1).",
         )
     else:
-        logger.exception("Storing inbound message %s failed", claim.message_id)
+        # A bug must not lose the message or show a traceback: keep it, reprocessable.
+        logger.error("Storing inbound message %s failed", claim.message_id, exc_info=error)
         outcome = _internal_error()
     return {claim.message_id: message_fail(message_id=claim.message_id, outcome=outcome)}
 

@@ -17,7 +17,7 @@ from django_scopes import scope, scopes_disabled
 from accounts.models import Tenant
 from reports.claims import claim_batch
 from reports.inbound.store import inbound_store
-from reports.ingest import MAX_ATTEMPTS, backlog_drain, message_run
+from reports.ingest import MAX_ATTEMPTS, backlog_drain, message_reprocess, message_run
 from reports.models import (
     Channel,
     DailyFailure,
@@ -172,6 +172,38 @@ def test_numbers_past_64_bits_fail_their_message_only_and_bad_bytes_theirs() -> 
         (Status.PROCESSED, ""),
     ]
     assert (stat.successful, stat.failed, stat.reports) == (30, 6, 3)
+
+
+def test_a_bug_storing_one_message_fails_it_alone_and_it_can_be_reprocessed(monkeypatch) -> None:
+    from reports import batch
+
+    acme = make_tenant()
+    make_domain(acme, "example.org")
+    documents = [report_json(domain="example.org") for _ in range(3)]
+    ids = [_store(acme, json.dumps(d).encode()) for d in documents]
+    plan = batch._plan
+
+    def buggy(message, found, verified):
+        if found.report.report_id == documents[1]["report-id"]:
+            raise KeyError("a bug in our code")
+        return plan(message, found, verified)
+
+    monkeypatch.setattr(batch, "_plan", buggy)
+    assert _drain() == 3
+
+    with scopes_disabled():
+        messages = {m.pk: m for m in InboundMessage.objects.all()}
+    assert [(messages[i].status, messages[i].error_code) for i in ids] == [
+        (Status.PROCESSED, ""), (Status.FAILED, "internal_error"), (Status.PROCESSED, "")
+    ]  # fmt: skip
+    assert "Traceback" not in messages[ids[1]].error_message
+
+    monkeypatch.setattr(batch, "_plan", plan)
+    assert message_reprocess(message=messages[ids[1]])
+    assert _drain() == 1
+    with scope(tenant=acme):
+        assert InboundMessage.objects.get(pk=ids[1]).status == Status.PROCESSED
+        assert Report.objects.count() == 3
 
 
 def test_interrupted_messages_run_alone_and_are_set_aside_after_max_attempts() -> None:
