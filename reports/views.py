@@ -79,6 +79,7 @@ def inbound_log(request: HttpRequest) -> HttpResponse:
         "status": status,
         "statuses": Status.choices,
         "can_reprocess": request.membership.has_role(Role.MEMBER),
+        "retention_days": settings.INBOUND_RETENTION_DAYS,
     }
     return render(request, "reports/inbound_log.html", context)
 

@@ -12,6 +12,7 @@ PERIODIC = {
     "domains.tasks.queue_health_checks",
     "reports.alert_tasks.evaluate_alerts",
     "reports.digest_tasks.queue_weekly_digests",
+    "reports.retention_tasks.purge_expired_rows",
 }
 
 

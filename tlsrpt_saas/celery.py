@@ -14,6 +14,7 @@ app.autodiscover_tasks()
 # Task modules named for what they do, beside each app's tasks.py.
 app.autodiscover_tasks(related_name="alert_tasks")
 app.autodiscover_tasks(related_name="digest_tasks")
+app.autodiscover_tasks(related_name="retention_tasks")
 
 
 @task_prerun.connect

@@ -229,6 +229,12 @@ INGEST_BATCH_BYTES = env.int("INGEST_BATCH_BYTES", default=256 * 1024)
 INGEST_DRAIN_SECONDS = env.int("INGEST_DRAIN_SECONDS", default=60)
 # How long the "a drain is queued" flag lasts if its task is lost (reports.wake).
 INGEST_WAKE_SECONDS = env.int("INGEST_WAKE_SECONDS", default=10)
+# Retention (reports.retention), in days; 0 keeps for ever. The daily rollups are kept.
+INBOUND_RETENTION_DAYS = env.int("INBOUND_RETENTION_DAYS", default=90)
+REPORT_RETENTION_DAYS = env.int("REPORT_RETENTION_DAYS", default=730)
+DNS_CHECK_RETENTION_DAYS = env.int("DNS_CHECK_RETENTION_DAYS", default=90)
+# One purge task runs this long at most, then hands over to another a minute later.
+RETENTION_PURGE_SECONDS = env.int("RETENTION_PURGE_SECONDS", default=120)
 
 # Celery: Redis when REDIS_URL is set, else kombu's filesystem transport under var/.
 _BROKER_DIR = VAR_DIR / "broker"
@@ -270,6 +276,7 @@ CELERY_TASK_ROUTES = {
     "domains.tasks.*": {"queue": "dns"},
     "reports.alert_tasks.*": {"queue": "mail"},
     "reports.digest_tasks.*": {"queue": "mail"},
+    "reports.retention_tasks.*": {"queue": "default"},
 }
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
@@ -318,6 +325,12 @@ CELERY_BEAT_SCHEDULE = {
     "weekly-digests": {
         "task": "reports.digest_tasks.queue_weekly_digests",
         "schedule": 3600.0,
+    },
+    # What is past its retention (reports.retention) is deleted daily; a purge that runs
+    # out of time goes on a minute later.
+    "purge-expired": {
+        "task": "reports.retention_tasks.purge_expired_rows",
+        "schedule": 86400.0,
     },
 }
 

@@ -76,6 +76,7 @@ def test_the_log_explains_outcomes_and_reprocesses_after_verification(
     page = client.get(reverse("inbound_log", args=["acme"])).content.decode()
     assert "Verify the domain, then reprocess." in page
     assert page.count("data-message=") == 1
+    assert "Messages are kept for 90 days" in page
 
     with scopes_disabled():
         Domain.objects.filter(pk=domain.pk).update(verified_at=message.received_at)

@@ -1,0 +1,112 @@
+"""Retention: what the daily purge deletes, and when.
+
+* Inbound messages (the raw bytes as they arrived), ``INBOUND_RETENTION_DAYS`` after they
+  arrived, once they have an outcome: a stored report keeps its own JSON. Messages still
+  waiting are never deleted.
+* Reports, with their policies and failure details, ``REPORT_RETENTION_DAYS`` after the
+  day they count for. The daily rollups stay, so dashboards, digests and the API's daily
+  figures for older days do not change.
+* DNS checks, ``DNS_CHECK_RETENTION_DAYS`` after they ran, except the runs whose result
+  changed (the dashboard's markers) and each domain's latest run and latest definitive
+  run of each kind (its state).
+
+0 keeps rows for ever. Rows go in chunks, each in a transaction of its own, so a large
+purge holds no lock for long; it stops after ``seconds`` and says whether more is left.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from time import monotonic
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+from django_scopes import scopes_disabled
+
+from domains.models import CheckStatus, DnsCheck
+from reports.models import FailureDetail, InboundMessage, PolicyResult, Report, Status
+
+CHUNK = 2000
+
+
+@dataclass(slots=True)
+class Purged:
+    inbound: int = 0
+    reports: int = 0
+    dns_checks: int = 0
+    more: bool = False
+
+
+def purge_expired(*, seconds: float = 120.0, now: datetime | None = None) -> Purged:
+    """Delete what is past its retention, oldest first, for at most about ``seconds``."""
+    now = now or timezone.now()
+    deadline = monotonic() + seconds
+    purged = Purged()
+    with scopes_disabled():
+        for name, expired, delete in (
+            ("inbound", _expired_inbound(now), _inbound_delete),
+            ("reports", _expired_reports(now), _reports_delete),
+            ("dns_checks", _expired_checks(now), _checks_delete),
+        ):
+            if expired is None:
+                continue
+            while True:
+                if monotonic() > deadline:
+                    purged.more = True
+                    return purged
+                ids = list(expired.order_by("pk").values_list("pk", flat=True)[:CHUNK])
+                if not ids:
+                    break
+                with transaction.atomic():
+                    delete(ids)
+                setattr(purged, name, getattr(purged, name) + len(ids))
+    return purged
+
+
+def _cutoff(days: int, now: datetime) -> datetime | None:
+    return now - timedelta(days=days) if days > 0 else None
+
+
+def _expired_inbound(now: datetime) -> QuerySet | None:
+    cutoff = _cutoff(settings.INBOUND_RETENTION_DAYS, now)
+    if cutoff is None:
+        return None
+    return InboundMessage.objects.filter(received_at__lt=cutoff).exclude(status=Status.RECEIVED)
+
+
+def _inbound_delete(ids: list[int]) -> None:
+    Report.objects.filter(inbound_id__in=ids).update(inbound=None)
+    InboundMessage.objects.filter(pk__in=ids).delete()
+
+
+def _expired_reports(now: datetime) -> QuerySet | None:
+    cutoff = _cutoff(settings.REPORT_RETENTION_DAYS, now)
+    if cutoff is None:
+        return None
+    return Report.objects.filter(day__lt=cutoff.date())
+
+
+def _reports_delete(ids: list[int]) -> None:
+    # Failure details have no database constraint (reports.models): delete them first,
+    # in one statement, rather than let the ORM collect them row by row.
+    FailureDetail.objects.filter(policy__report_id__in=ids).delete()
+    PolicyResult.objects.filter(report_id__in=ids).delete()
+    Report.objects.filter(pk__in=ids).delete()
+
+
+def _expired_checks(now: datetime) -> QuerySet | None:
+    cutoff = _cutoff(settings.DNS_CHECK_RETENTION_DAYS, now)
+    if cutoff is None:
+        return None
+    newer = DnsCheck.objects.filter(
+        domain=OuterRef("domain"), kind=OuterRef("kind"), checked_at__gt=OuterRef("checked_at")
+    )
+    # Kept: the latest run of each kind, and the latest definitive one (the state).
+    superseded = Q(Exists(newer.exclude(status=CheckStatus.UNKNOWN)))
+    superseded |= Q(Exists(newer), status=CheckStatus.UNKNOWN)
+    return DnsCheck.objects.filter(superseded, checked_at__lt=cutoff, changed=False)
+
+
+def _checks_delete(ids: list[int]) -> None:
+    DnsCheck.objects.filter(pk__in=ids).delete()
