@@ -1,4 +1,6 @@
-"""The weekly digest's unsubscribe link: no login needed, one click per RFC 8058.
+"""The weekly digest's own switch: on the Members page, and the unsubscribe link.
+
+The unsubscribe link needs no login and works in one click, per RFC 8058.
 
 GET only shows a page with a button (link scanners and previews follow GETs); a POST
 turns the digest off, or on again from that same page. Mail clients POST
@@ -6,13 +8,28 @@ turns the digest off, or on again from that same page. Mail clients POST
 is exempt from CSRF: the signed token is what authorises it.
 """
 
+from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 from django_scopes import scope
 
+from accounts.models import Role
+from accounts.tenancy import tenant_view
 from reports.digest import membership_digest_set, unsubscribe_membership
+
+
+@tenant_view(Role.VIEWER)
+@require_http_methods(["POST"])
+def digest_preference(request: HttpRequest) -> HttpResponse:
+    """Turn the signed-in person's own weekly digest of this tenant on or off."""
+    on = request.POST.get("weekly_digest") == "on"
+    if on != request.membership.weekly_digest:
+        membership_digest_set(membership=request.membership, on=on)
+    state = "on" if on else "off"
+    messages.success(request, f"Your weekly digest of {request.tenant.name} is {state}.")
+    return redirect("members", slug=request.tenant.slug)
 
 
 @csrf_exempt

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from reports import dashboard_views, mailbox_views, views
+from reports import dashboard_views, digest_views, mailbox_views, views
 from reports.inbound.http import tlsrpt_post
 
 tenant_patterns = [
@@ -20,6 +20,7 @@ tenant_patterns = [
     path("mailboxes/<int:pk>/test", mailbox_views.mailbox_check, name="mailbox_test"),
     path("mailboxes/<int:pk>/toggle", mailbox_views.mailbox_toggle, name="mailbox_toggle"),
     path("mailboxes/<int:pk>/delete", mailbox_views.mailbox_delete, name="mailbox_delete"),
+    path("digest", digest_views.digest_preference, name="digest_preference"),
 ]
 
 urlpatterns = [

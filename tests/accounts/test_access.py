@@ -132,6 +132,7 @@ ROUTES = {
     ("api_keys", "get"): (Role.ADMIN, None, None),
     ("api_keys", "post"): (Role.ADMIN, None, {"name": "new", "scope": "read"}),
     ("api_key_revoke", "post"): (Role.ADMIN, _pk("key"), {}),
+    ("digest_preference", "post"): (Role.VIEWER, None, {}),
 }  # fmt: skip
 ROLES = [Role.VIEWER, Role.MEMBER, Role.ADMIN, Role.OWNER]
 

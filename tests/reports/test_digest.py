@@ -299,6 +299,36 @@ def test_the_page_turns_it_back_on(data: Acme) -> None:
     assert data.opted_out.weekly_digest
 
 
+def test_each_member_switches_their_own_digest_on_the_members_page(data: Acme, mail_sink) -> None:
+    from django.urls import reverse
+
+    from tests.web import login
+
+    client = Client()
+    login(client, data.opted_out.user)
+    members = reverse("members", args=[data.tenant.slug])
+    page = client.get(members).content.decode()
+    switch = re.search(r'<input[^>]*id="weekly_digest"[^>]*>', page).group(0)
+    assert "checked" not in switch
+
+    response = client.post(reverse("digest_preference", args=[data.tenant.slug]), {
+        "weekly_digest": "on"
+    })  # fmt: skip
+
+    assert response.status_code == 302 and response["Location"] == members
+    data.opted_out.refresh_from_db()
+    assert data.opted_out.weekly_digest
+    assert "is on" in client.get(members).content.decode()
+    with scopes_disabled():
+        event = AuditEvent.objects.get(tenant=data.tenant, action="digest.subscribe")
+    assert event.actor_id == data.opted_out.user_id
+    assert send(data.tenant) == 3
+
+    client.post(reverse("digest_preference", args=[data.tenant.slug]), {})
+    data.opted_out.refresh_from_db()
+    assert not data.opted_out.weekly_digest
+
+
 def test_a_tampered_or_foreign_token_is_refused(data: Acme) -> None:
     token = unsubscribe_token(data.opted_out)
     other_pk = Membership.objects.exclude(pk=data.opted_out.pk).first().pk
