@@ -83,11 +83,16 @@ def _isolated_broker(broker_url: str) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _no_drain_queued(broker_url: str) -> None:
-    """No test inherits another's "a drain is queued" flag (reports.wake)."""
+def _empty_broker(broker_url: str) -> None:
+    """No test inherits another's tasks: queued, held unacknowledged by a worker that was
+    stopped (they would come back after the visibility timeout), or the "a drain is
+    queued" flag (reports.wake)."""
     from reports.wake import FLAG
 
-    redis.Redis.from_url(broker_url).delete(FLAG)
+    queues = ("ingest", "dns", "mail", "default")
+    redis.Redis.from_url(broker_url).delete(
+        FLAG, *queues, "unacked", "unacked_index", "unacked_mutex"
+    )
 
 
 @pytest.fixture(scope="session")
