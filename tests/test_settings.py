@@ -86,3 +86,57 @@ def test_production_static_files_collect(tmp_path) -> None:
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     assert (tmp_path / "static" / "staticfiles.json").exists()
+
+
+STORE = """
+import json
+from accounts.models import Tenant
+from reports.inbound.store import inbound_store
+from tests.reports.mail import report_json
+tenant = Tenant.objects.get(slug="dev")
+for _ in range(150):
+    raw = json.dumps(report_json(domain="example.org")).encode()
+    inbound_store(tenant=tenant, channel="upload", raw=raw, queue=False)
+"""
+DRAIN = "from reports.ingest import backlog_drain; backlog_drain(seconds=60, wake=lambda: None)"
+COUNT = """
+import json
+from collections import Counter
+from django_scopes import scopes_disabled
+from reports.models import InboundMessage
+with scopes_disabled():
+    rows = InboundMessage.objects.values_list("status", "attempts")
+print(json.dumps(Counter(f"{status}/{attempts}" for status, attempts in rows)))
+"""
+
+
+def test_the_sqlite_default_takes_concurrent_writers_without_lock_errors(tmp_path) -> None:
+    """make run's default: drains in three processes at once share one SQLite file."""
+    env = {**os.environ, "DEBUG": "true", "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+           "CELERY_BROKER_URL": "filesystem://", "INGEST_BATCH_SIZE": "10"}  # fmt: skip
+    env.pop("REDIS_URL", None)
+
+    def manage(*args: str) -> subprocess.Popen:
+        return subprocess.Popen(
+            [sys.executable, "manage.py", *args], cwd=ROOT, env=env,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+
+    def run(*args: str) -> str:
+        process = manage(*args)
+        out, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err
+        return out
+
+    run("migrate", "-v", "0")
+    run("createtenant", "dev", "--owner", "dev@example.org")
+    run("adddomain", "dev", "example.org", "--verified")
+    run("shell", "-c", STORE)
+
+    drains = [manage("shell", "-c", DRAIN) for _ in range(3)]
+
+    errors = [err for out, err in (d.communicate(timeout=120) for d in drains) if "Error" in err]
+    assert errors == []
+    assert all(d.returncode == 0 for d in drains)
+    counts = json.loads(run("shell", "-c", COUNT).strip().splitlines()[-1])
+    assert counts == {"processed/1": 150}
