@@ -227,14 +227,14 @@ def _store(claims: list[Claim], parsed: dict[int, Envelope | Outcome]) -> dict[i
 
 
 def _outcomes_mark(outcomes: dict[int, Outcome]) -> None:
-    """Set each message's outcome: one UPDATE per distinct outcome."""
+    """Set the outcome of each message still waiting: one UPDATE per distinct outcome."""
     groups: dict[tuple[str, str, str], list[int]] = defaultdict(list)
     for message_id, outcome in outcomes.items():
         groups[outcome.status, outcome.error_code, outcome.error_message].append(message_id)
     now = timezone.now()
     with scopes_disabled():
         for (status, code, message), ids in groups.items():
-            InboundMessage.objects.filter(pk__in=ids).update(
+            InboundMessage.objects.filter(pk__in=ids, status=Status.RECEIVED).update(
                 status=status, error_code=code, error_message=message, processed_at=now
             )
 
@@ -253,13 +253,8 @@ def _internal_error() -> Outcome:
 
 def message_fail(*, message_id: int, outcome: Outcome) -> Outcome:
     """Record ``outcome`` on a message that is still waiting; the raw bytes stay."""
-    with processing_transaction(), scopes_disabled():
-        InboundMessage.objects.filter(pk=message_id, status=Status.RECEIVED).update(
-            status=outcome.status,
-            error_code=outcome.error_code,
-            error_message=outcome.error_message,
-            processed_at=timezone.now(),
-        )
+    with processing_transaction():
+        _outcomes_mark({message_id: outcome})
     return outcome
 
 
