@@ -12,11 +12,8 @@ Targets on 2 cores: stats/daily p95 <= 50 ms, reports page p95 <= 80 ms.
 """
 
 import argparse
-import asyncio
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import dashboard  # noqa: E402
+from bench import dashboard, servers  # noqa: E402
 
 TARGETS_MS = {"stats_daily": 50.0, "reports": 80.0}
 OUTPUT = ROOT / "var" / "bench" / "api.json"
@@ -61,49 +58,24 @@ def _setup(load: bool) -> None:
 
 
 def _load_test(secret: str, path: str) -> float:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = servers.free_port()
     env = {**os.environ, **dashboard.ENV, "API_RATE_LIMIT": "1000000/min"}
-    server = subprocess.Popen(
+    server = servers.start(
         [sys.executable, "-m", "gunicorn", "tlsrpt_saas.wsgi", "--bind", f"127.0.0.1:{port}",
          "--workers", "2", "--no-control-socket"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True,
+        port, env, None,
     )  # fmt: skip
     request = (
         f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {secret}\r\n"
         "Connection: close\r\n\r\n"
     ).encode()
-
-    async def one(limit: asyncio.Semaphore) -> None:
-        async with limit:
-            reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.write(request)
-            status = (await reader.readline()).split(b" ", 2)[1]
-            await reader.read()
-            writer.close()
-            if status != b"200":
-                raise RuntimeError(f"stats/daily answered {status.decode()}")
-
-    async def many(n: int) -> None:
-        limit = asyncio.Semaphore(CLIENTS)
-        await asyncio.gather(*(one(limit) for _ in range(n)))
-
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.1)
-        asyncio.run(many(4 * CLIENTS))  # warm-up
+        servers.send_all(port, [request] * (4 * CLIENTS), b"200", CLIENTS)  # warm-up
         begin = time.perf_counter()
-        asyncio.run(many(LOAD_REQUESTS))
+        servers.send_all(port, [request] * LOAD_REQUESTS, b"200", CLIENTS)
         return LOAD_REQUESTS / (time.perf_counter() - begin)
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(20)
+        servers.stop(server)
 
 
 def main() -> None:

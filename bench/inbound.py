@@ -15,14 +15,11 @@ requests/s. Clients run on the same machine and share its cores.
 """
 
 import argparse
-import asyncio
 import gzip
 import json
 import os
 import random
-import signal
 import smtplib
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,19 +30,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import e2e  # noqa: E402
+from bench import e2e, servers  # noqa: E402
 from bench.messages import TYPICAL, generate, report_json  # noqa: E402
 
 TARGETS = {"smtp": 200.0, "https": 300.0}
 SIZES = {"full": (2000, 3), "quick": (400, 1)}
 CLIENTS = 8
 OUTPUT = ROOT / "var" / "bench" / "inbound.json"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start(cmd: list[str], port: int) -> subprocess.Popen:
@@ -56,22 +47,8 @@ def start(cmd: list[str], port: int) -> subprocess.Popen:
         "CONN_MAX_AGE": "60",
         "TLSRPT_HTTPS_RATE_PER_MINUTE": "10000000",
     }
-    log = (e2e.LOGS / f"{cmd[2] if cmd[1] == 'manage.py' else 'gunicorn'}.log").open("wb")
-    process = subprocess.Popen(
-        cmd, cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return process
-        time.sleep(0.1)
-    raise RuntimeError(f"{cmd} did not listen on {port}")
-
-
-def stop(process: subprocess.Popen) -> None:
-    os.killpg(process.pid, signal.SIGTERM)
-    process.wait(20)
+    log = e2e.LOGS / f"{cmd[2] if cmd[1] == 'manage.py' else 'gunicorn'}.log"
+    return servers.start(cmd, port, env, log)
 
 
 def stored() -> int:
@@ -122,11 +99,7 @@ def smtp_runs(port: int, address: str, messages: list[bytes], runs: int) -> list
 
 
 def https_runs(port: int, path: str, bodies: list[bytes], runs: int) -> list[float]:
-    """Each report POSTed on a connection of its own, as a sending MTA does.
-
-    The client is a few lines of asyncio writing prepared requests, so that it takes as
-    little as possible of the CPU the server is measured on.
-    """
+    """Each report POSTed on a connection of its own, as a sending MTA does."""
     requests = [
         (
             f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
@@ -136,27 +109,12 @@ def https_runs(port: int, path: str, bodies: list[bytes], runs: int) -> list[flo
         + body
         for body in bodies
     ]
-
-    async def post(request: bytes, limit: asyncio.Semaphore) -> None:
-        async with limit:
-            reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.write(request)
-            status = (await reader.readline()).split(b" ", 2)[1]
-            await reader.read()
-            writer.close()
-            if status != b"201":
-                raise RuntimeError(f"POST answered {status.decode()}")
-
-    async def post_all() -> None:
-        limit = asyncio.Semaphore(CLIENTS)
-        await asyncio.gather(*(post(r, limit) for r in requests))
-
-    async def warm_up() -> None:  # every worker has loaded its URLs and connections
-        limit = asyncio.Semaphore(CLIENTS)
-        await asyncio.gather(*(post(r, limit) for r in requests[: 4 * CLIENTS]))
-
-    asyncio.run(warm_up())
-    return [timed(lambda: asyncio.run(post_all()), len(bodies)) for _ in range(runs)]
+    # Warm-up: every worker has loaded its URLs and connections.
+    servers.send_all(port, requests[: 4 * CLIENTS], b"201", CLIENTS)
+    return [
+        timed(lambda: servers.send_all(port, requests, b"201", CLIENTS), len(bodies))
+        for _ in range(runs)
+    ]
 
 
 def main() -> None:
@@ -178,14 +136,14 @@ def main() -> None:
         tenant = Tenant.objects.get(slug=e2e.TENANT)
     results = {}
 
-    port = free_port()
+    port = servers.free_port()
     smtp = start([sys.executable, "manage.py", "inbound_smtp", "--port", str(port)], port)
     try:
         results["smtp"] = smtp_runs(port, tenant.inbound_address, messages, runs)
     finally:
-        stop(smtp)
+        servers.stop(smtp)
 
-    port = free_port()
+    port = servers.free_port()
     web = start(
         [sys.executable, "-m", "gunicorn", "tlsrpt_saas.wsgi", "--bind", f"127.0.0.1:{port}",
          "--workers", os.environ.get("WEB_CONCURRENCY", "4"), "--no-control-socket"],
@@ -194,7 +152,7 @@ def main() -> None:
     try:
         results["https"] = https_runs(port, f"/tlsrpt/{tenant.inbound_token}", bodies, runs)
     finally:
-        stop(web)
+        servers.stop(web)
 
     report = {"messages": count, "runs": runs, "clients": CLIENTS, "doors": {}}
     print(f"\nInbound doors, {count} typical reports, {CLIENTS} clients, median of {runs}")
