@@ -29,7 +29,7 @@ from tests.web import fresh_client, login
 from tlsrpt_saas.celery import app as celery_app
 
 ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT.parent / "shared" / "corpus" / "real"
+CORPUS = ROOT / "tests" / "data" / "corpus"
 
 
 def pytest_configure(config: pytest.Config) -> None:

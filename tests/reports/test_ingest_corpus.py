@@ -1,4 +1,4 @@
-"""Every real report in the shared corpus ingests into PostgreSQL with the right numbers.
+"""Every real report in the corpus (tests/data/corpus) ingests with the right numbers.
 
 Figures read off the files by hand: (verified domain, policies, failure details,
 sessions counted once for the domain (successful, failed), failure-detail rows' sum).

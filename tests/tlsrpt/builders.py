@@ -13,7 +13,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "real"
+CORPUS = Path(__file__).resolve().parents[1] / "data" / "corpus"
 BOUNDARY = "==tlsrpt-test-boundary=="
 
 

@@ -1,4 +1,4 @@
-"""Every real report in the shared corpus parses, with the figures read off the files by hand.
+"""Every real report in tests/data/corpus parses, with the figures read off the files by hand.
 
 The values below were read from the files themselves (the .eml attachments decoded by
 hand with base64 and zcat), not produced by running the parser.
