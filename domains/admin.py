@@ -7,7 +7,7 @@ from domains.models import Domain
 
 @admin.register(Domain)
 class DomainAdmin(admin.ModelAdmin):
-    list_display = ["name", "tenant", "verified_at", "created_at"]
-    list_filter = ["tenant"]
+    list_display = ["name", "tenant", "verified_at", "verified_by", "created_at"]
+    list_filter = ["verified_by", "tenant"]
     search_fields = ["name"]
     readonly_fields = ["verification_token", "created_at"]

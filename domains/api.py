@@ -37,8 +37,8 @@ class DomainSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Domain
-        fields = ["id", "name", "state", "verified_at", "checked_at", "check_message",
-                  "tlsrpt_ok", "tlsrpt_message", "records", "health"]  # fmt: skip
+        fields = ["id", "name", "state", "verified_at", "verified_by", "checked_at",
+                  "check_message", "tlsrpt_ok", "tlsrpt_message", "records", "health"]  # fmt: skip
         read_only_fields = fields
 
     def get_records(self, domain: Domain) -> dict[str, dict[str, str]]:

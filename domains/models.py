@@ -13,11 +13,21 @@ def new_verification_token() -> str:
     return secrets.token_hex(16)
 
 
+class VerifiedBy(models.TextChoices):
+    """How a verified domain was verified: its ownership record, or an operator's word."""
+
+    DNS = "dns", "Ownership record"
+    OPERATOR = "operator", "An operator"
+
+
 class Domain(models.Model):
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="domains")
     name = models.CharField(max_length=253, help_text="Lowercase IDNA A-label, no trailing dot.")
     verification_token = models.CharField(max_length=64, default=new_verification_token)
     verified_at = models.DateTimeField(null=True, blank=True)
+    # An operator's verification (``adddomain --verified``) does not depend on the
+    # ownership record: it stays until an operator changes it. Empty while pending.
+    verified_by = models.CharField(max_length=16, choices=VerifiedBy.choices, blank=True)
     # MX host names last seen for the domain; DANE (tlsa) results may name these.
     mx_hosts = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -50,6 +60,10 @@ class Domain(models.Model):
         return self.verified_at is not None
 
     @property
+    def verified_by_operator(self) -> bool:
+        return self.is_verified and self.verified_by == VerifiedBy.OPERATOR
+
+    @property
     def verification_name(self) -> str:
         """Where the ownership TXT record goes."""
         return f"_tlsrpt-verify.{self.name}"
@@ -60,9 +74,14 @@ class Domain(models.Model):
 
     @property
     def state(self) -> str:
-        """pending (not verified yet), verified, or failing (verified, record now missing)."""
+        """pending (not verified yet), verified, or failing (verified, record now missing).
+
+        A domain an operator verified needs no ownership record, so it never fails.
+        """
         if not self.is_verified:
             return "pending"
+        if self.verified_by == VerifiedBy.OPERATOR:
+            return "verified"
         return "failing" if self.check_ok is False else "verified"
 
 

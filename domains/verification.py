@@ -5,6 +5,10 @@ TLS-RPT record at ``_smtp._tls.<domain>`` is looked at too (by the DNS health ch
 ``check_tlsrpt``), to tell the tenant whether reports will reach them.
 Only definitive answers change what is stored; a timeout or SERVFAIL is recorded as
 such and the domain keeps its state.
+
+An operator may vouch for a domain instead (``manage.py adddomain --verified``): it is
+then verified without the record, the record is not looked up, and it stays verified
+until an operator hands it back to the record (``adddomain --by-record``).
 """
 
 from dataclasses import dataclass
@@ -18,7 +22,7 @@ from accounts.audit import audit_record
 from accounts.models import User
 from domains.checks import check_tlsrpt, tlsrpt_summary
 from domains.dns import DnsTemporaryError, make_resolver, txt_records
-from domains.models import Domain
+from domains.models import Domain, VerifiedBy
 
 
 @dataclass(frozen=True)
@@ -27,7 +31,12 @@ class CheckResult:
     message: str
 
 
+OPERATOR_MESSAGE = "Verified by an operator: no ownership record is needed."
+
+
 def ownership_check(domain: Domain) -> CheckResult:
+    if domain.verified_by_operator:
+        return CheckResult(True, OPERATOR_MESSAGE)
     try:
         records = txt_records(domain.verification_name)
     except DnsTemporaryError as e:
@@ -52,7 +61,7 @@ def domain_check(*, domain: Domain, actor: User | None = None, tlsrpt: bool = Tr
 
     Verifies a pending domain on success. A verified domain whose record has been
     definitively gone for DOMAIN_UNVERIFY_AFTER_DAYS becomes unverified, once, and its
-    admins are told.
+    admins are told; never one an operator verified (its check always passes).
     """
     result = ownership_check(domain)
     rua = tlsrpt_check(domain) if tlsrpt else CheckResult(None, "")
@@ -79,6 +88,7 @@ def _verified(domain: Domain, actor: User | None) -> None:
     from domains.tasks import check_domain_health
 
     domain.verified_at = domain.checked_at
+    domain.verified_by = VerifiedBy.DNS
     audit_record(
         tenant=domain.tenant, actor=actor, action="domain.verified",
         summary=f"Verified ownership of {domain.name}",
@@ -94,6 +104,7 @@ def _ownership_missing(domain: Domain) -> None:
     if now - domain.ownership_missing_since < timedelta(days=settings.DOMAIN_UNVERIFY_AFTER_DAYS):
         return
     domain.verified_at = None
+    domain.verified_by = ""
     domain.ownership_missing_since = None
     audit_record(
         tenant=domain.tenant, actor=None, action="domain.unverified",
@@ -101,3 +112,49 @@ def _ownership_missing(domain: Domain) -> None:
         f"{settings.DOMAIN_UNVERIFY_AFTER_DAYS} days",
     )  # fmt: skip
     transaction.on_commit(lambda: unverified_notice_send(domain=domain))
+
+
+def domain_operator_verify(*, domain: Domain, actor: User | None = None) -> bool:
+    """Verify ``domain`` on an operator's word; False if an operator already had.
+
+    It needs no ownership record from now on, and its health checks are queued.
+    """
+    from domains.tasks import check_domain_health
+
+    with transaction.atomic():
+        domain = Domain.objects.select_for_update().select_related("tenant").get(pk=domain.pk)
+        if domain.verified_by_operator:
+            return False
+        domain.verified_at = domain.verified_at or timezone.now()
+        domain.verified_by = VerifiedBy.OPERATOR
+        domain.ownership_missing_since = None
+        domain.check_ok = None
+        domain.check_message = OPERATOR_MESSAGE
+        domain.save()
+        audit_record(
+            tenant=domain.tenant, actor=actor, action="domain.verified",
+            summary=f"Verified {domain.name} by an operator (no ownership record needed)",
+        )  # fmt: skip
+        transaction.on_commit(lambda: check_domain_health.delay(domain.pk))
+    return True
+
+
+def domain_operator_release(*, domain: Domain, actor: User | None = None) -> bool:
+    """Hand an operator-verified domain back to its ownership record; False if it was not.
+
+    It stays verified for now; from here on the record decides, as for any domain (gone
+    for DOMAIN_UNVERIFY_AFTER_DAYS, the domain is unverified).
+    """
+    with transaction.atomic():
+        domain = Domain.objects.select_for_update().select_related("tenant").get(pk=domain.pk)
+        if not domain.verified_by_operator:
+            return False
+        domain.verified_by = VerifiedBy.DNS
+        domain.check_ok = None
+        domain.check_message = ""
+        domain.save()
+        audit_record(
+            tenant=domain.tenant, actor=actor, action="domain.record_required",
+            summary=f"{domain.name} is verified by its ownership record again, not an operator",
+        )  # fmt: skip
+    return True

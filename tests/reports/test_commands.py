@@ -141,7 +141,7 @@ def test_createtenant_and_adddomain_set_up_a_tenant() -> None:
     call_command("adddomain", "acme", "Example.ORG.", "--verified", stdout=out)
 
     assert "@" in out.getvalue()
-    assert "Added example.org for acme (verified)" in out.getvalue()
+    assert "Added example.org for acme (verified by an operator)" in out.getvalue()
     with pytest.raises(CommandError, match="already exists"):
         call_command("createtenant", "acme", "--owner", "ops@acme.example")
     with pytest.raises(CommandError, match="IP address"):
