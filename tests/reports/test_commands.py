@@ -111,6 +111,54 @@ def test_ingest_reads_a_maildir_and_an_mbox(tmp_path: Path) -> None:
 
 
 @pytest.mark.django_db
+def test_ingest_of_the_corpus_directory_skips_its_sources_file_and_succeeds() -> None:
+    tenant = make_tenant("acme")
+    out = StringIO()
+
+    call_command("ingest", "--tenant", "acme", str(CORPUS), stdout=out)  # no CommandError
+
+    expected = f"Skipped 1 file, not reports by name or content: {CORPUS / 'SOURCES.md'}"
+    assert expected in out.getvalue()
+    with scope(tenant=tenant):
+        stored = sorted(InboundMessage.objects.values_list("filename", flat=True))
+        assert not InboundMessage.objects.filter(status=Status.FAILED).exists()
+    assert stored == corpus_files()
+
+
+@pytest.mark.django_db
+def test_ingest_of_a_directory_takes_reports_by_name_or_content(tmp_path: Path) -> None:
+    tenant = make_tenant("acme")
+    make_domain(tenant, "example.org")
+    (tmp_path / "README.md").write_text("# Reports of last week\n\nSee below.\n")
+    (tmp_path / "notes.txt").write_text("to do: publish MTA-STS\n")
+    (tmp_path / "a.json").write_text(json.dumps(report_json(domain="example.org")))
+    (tmp_path / "saved-message").write_bytes(
+        report_email(report_json(domain="example.org", report_id="mail"))
+    )
+    out, err = StringIO(), StringIO()
+
+    call_command("ingest", "--tenant", "acme", "--json", str(tmp_path), stdout=out, stderr=err)
+
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [(Path(line["path"]).name, line["outcome"]) for line in lines] == [
+        ("a.json", "processed"), ("saved-message", "processed")
+    ]  # fmt: skip
+    assert err.getvalue().startswith("Skipped 2 files, not reports by name or content: ")
+    assert "README.md" in err.getvalue() and "notes.txt" in err.getvalue()
+
+
+def test_a_file_named_on_the_command_line_is_never_skipped(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("to do: publish MTA-STS\n")
+    out = StringIO()
+
+    with pytest.raises(CommandError, match="1 input"):
+        call_command("ingest", "--dry-run", str(notes), stdout=out)
+
+    assert "notes.txt: failed" in out.getvalue() and "Skipped" not in out.getvalue()
+
+
+@pytest.mark.django_db
 def test_ingest_needs_an_existing_tenant() -> None:
     with pytest.raises(CommandError, match="No tenant"):
         call_command("ingest", "--tenant", "nobody", str(GOOGLE))

@@ -1,4 +1,8 @@
-"""``manage.py ingest``: store and process report files through the task's own path."""
+"""``manage.py ingest``: store and process report files through the task's own path.
+
+Files found in a directory that are not reports by name or content (a README, notes)
+are skipped and counted, not stored as failed messages.
+"""
 
 import json
 from typing import Any
@@ -36,13 +40,24 @@ class Command(BaseCommand):
                 tenant = Tenant.objects.get(slug=options["tenant"])
             except Tenant.DoesNotExist:
                 raise CommandError(f"No tenant with slug {options['tenant']!r}.") from None
-        failed = 0
+        failed, skipped = 0, []
         for item in iter_sources(options["paths"], max_bytes=settings.TLSRPT_MAX_MESSAGE_BYTES):
+            if item.skipped:
+                skipped.append(item.label)
+                continue
             outcome = _parse_only(item) if tenant is None else _ingest(tenant, item)
             failed += outcome.status == Status.FAILED
             self._print(item, outcome, as_json=options["json"])
+        if skipped:
+            self._say_skipped(skipped, as_json=options["json"])
         if failed:
             raise CommandError(f"{failed} input(s) failed.", returncode=1)
+
+    def _say_skipped(self, labels: list[str], *, as_json: bool) -> None:
+        """How many files of the directories were not reports; stderr keeps --json's lines."""
+        s = "" if len(labels) == 1 else "s"
+        line = f"Skipped {len(labels)} file{s}, not reports by name or content: "
+        (self.stderr if as_json else self.stdout).write(line + ", ".join(labels))
 
     def _print(self, item: SourceItem, outcome: Outcome, *, as_json: bool) -> None:
         if as_json:
