@@ -12,6 +12,8 @@ ERRORS = {
     "encoding_invalid": "The report is not valid UTF-8 text.",
     "json_invalid": "The report is not valid JSON.",
     "json_too_deep": "The JSON nests deeper than any report needs.",
+    "json_duplicate_key": "An object of the report repeats a key, so it can be read two "
+    "ways (the message says which key).",
     "schema_invalid": "The JSON is not an RFC 8460 report: a required field is missing or "
     "has the wrong type (the message says which).",
     "too_many_failure_details": "The report lists more failure details than are stored.",

@@ -14,6 +14,8 @@ Codes:
 - ``encoding_invalid``: the JSON is not UTF-8.
 - ``json_invalid``: not JSON (syntax, NaN/Infinity, trailing garbage), or a part typed
   as a TLS report that holds no JSON.
+- ``json_duplicate_key``: an object repeats a key (``report-id``, a count...), which
+  JSON parsers read differently; the message names the key.
 - ``json_too_deep``: JSON nested deeper than ``Limits.max_json_depth``.
 - ``schema_invalid``: JSON that is not an RFC 8460 report (missing required structure,
   wrong types, bad dates, counts that are not integers in 0..2**63-1).

@@ -86,12 +86,28 @@ def _without_nul(value: Any) -> Any:
 
 def _loads(text: str, limits: Limits, **hooks: Any) -> Any:
     try:
-        return json.loads(text, parse_constant=reject_constant, **hooks)
+        return json.loads(
+            text, parse_constant=reject_constant, object_pairs_hook=_unique_keys, **hooks
+        )
     except RecursionError as e:
         raise _too_deep(limits) from e
     except json.JSONDecodeError as e:
         # Its message has a position, no content.
         raise TlsRptError("json_invalid", f"The report is not valid JSON: {e}") from e
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object, refused when it repeats a key: readers would disagree on its value."""
+    document = dict(pairs)
+    if len(document) != len(pairs):
+        seen: set[str] = set()
+        key = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        raise TlsRptError(
+            "json_duplicate_key",
+            f"The report repeats the key {json.dumps(key[:100])} in one object, so "
+            "readers would disagree on its value.",
+        )
+    return document
 
 
 def _parse_int(literal: str) -> int | _OutOfRange:
@@ -249,7 +265,7 @@ def _detail(item: Any, path: str) -> FailureDetail:
         result_type=_required_text(item, "result-type", f"{path}.result-type"),
         sending_mta_ip=_text(item, "sending-mta-ip", f"{path}.sending-mta-ip"),
         receiving_mx_hostname=_host(item, mx_key, f"{path}.{mx_key}"),
-        receiving_mx_helo=_host(item, "receiving-mx-helo", f"{path}.receiving-mx-helo"),
+        receiving_mx_helo=_verbatim(item, "receiving-mx-helo", f"{path}.receiving-mx-helo"),
         receiving_ip=_text(item, "receiving-ip", f"{path}.receiving-ip"),
         failed_session_count=_count(item, "failed-session-count", path),
         additional_information=_text(item, info_key, f"{path}.{info_key}"),
@@ -281,6 +297,14 @@ def _text(parent: dict[str, Any], key: str, path: str) -> str | None:
     if not isinstance(value, str):
         raise _schema(path, "must be a string")
     return value.strip() or None
+
+
+def _verbatim(parent: dict[str, Any], key: str, path: str) -> str | None:
+    """An optional string kept exactly as sent; missing, null and blank mean "not given"."""
+    value = parent.get(key)
+    if value is not None and not isinstance(value, str):
+        raise _schema(path, "must be a string")
+    return value if value and not value.isspace() else None
 
 
 def _host(parent: dict[str, Any], key: str, path: str) -> str | None:

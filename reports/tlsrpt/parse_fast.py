@@ -10,8 +10,16 @@ builds (``tests/tlsrpt/test_parse_fast.py`` holds it to that).
 
 Unknown members are refused, so a document decoded here nests at most ``_DEPTH`` deep
 and needs no separate depth walk.
+
+msgspec, like every JSON library, keeps the last of a repeated key, and a report whose
+object repeats a key means different things to different readers. Decoded here, every
+member is a struct field and an absent one stays ``UNSET``, so encoding the structs again
+writes each member once: the raw JSON holds exactly as many keys (each ends in ``":``)
+unless one is repeated. Any doubt (a ``\\u`` escape, which could hide a quote or a colon)
+goes to the checking path, whose JSON hook names the repeated key.
 """
 
+import re
 from typing import Annotated
 
 import msgspec
@@ -26,29 +34,32 @@ _MAX_COUNT = 2**63 - 1
 _DEPTH = 5
 
 Count = Annotated[int, Meta(ge=0, le=_MAX_COUNT)]
-Text = str | None
-Strings = str | list[str] | None
+# Optional members default to UNSET, not None: ``null`` and absent must encode apart.
+Text = str | UnsetType | None
+Strings = str | list[str] | UnsetType | None
+# A key end with white space before its colon (Jackson writes ``"key" : value``).
+_SPACED_KEY_END = re.compile(rb'"[ \t\r\n]+:')
 
 
 class _Detail(Struct, forbid_unknown_fields=True, rename="kebab"):
     result_type: str
     failed_session_count: Count
-    sending_mta_ip: Text = None
-    receiving_mx_hostname: Text = None
-    receiving_mx_host_name: Text = None  # SocketLabs, 2020
-    receiving_mx_helo: Text = None
-    receiving_ip: Text = None
-    additional_information: Text = None
-    additional_info_uri: Text = None  # the RFC's prose name
-    failure_reason_code: Text = None
+    sending_mta_ip: Text = UNSET
+    receiving_mx_hostname: Text = UNSET
+    receiving_mx_host_name: Text = UNSET  # SocketLabs, 2020
+    receiving_mx_helo: Text = UNSET
+    receiving_ip: Text = UNSET
+    additional_information: Text = UNSET
+    additional_info_uri: Text = UNSET  # the RFC's prose name
+    failure_reason_code: Text = UNSET
 
 
 class _PolicyFields(Struct, forbid_unknown_fields=True, rename="kebab"):
     policy_type: str
-    policy_string: Strings = None
-    policy_domain: Text = None
-    mx_host: Strings | UnsetType = UNSET
-    mx_host_pattern: Strings = None  # the RFC's prose name
+    policy_string: Strings = UNSET
+    policy_domain: Text = UNSET
+    mx_host: Strings = UNSET
+    mx_host_pattern: Strings = UNSET  # the RFC's prose name
 
 
 class _Summary(Struct, forbid_unknown_fields=True, rename="kebab"):
@@ -59,7 +70,7 @@ class _Summary(Struct, forbid_unknown_fields=True, rename="kebab"):
 class _Policy(Struct, forbid_unknown_fields=True, rename="kebab"):
     policy: _PolicyFields
     summary: _Summary
-    failure_details: list[_Detail] | None = None
+    failure_details: list[_Detail] | UnsetType | None = UNSET
 
 
 class _DateRange(Struct, forbid_unknown_fields=True, rename="kebab"):
@@ -72,10 +83,11 @@ class _Report(Struct, forbid_unknown_fields=True, rename="kebab"):
     date_range: _DateRange
     report_id: str
     policies: list[_Policy]
-    contact_info: Text = None
+    contact_info: Text = UNSET
 
 
 _DECODER = msgspec.json.Decoder(_Report)
+_ENCODER = msgspec.json.Encoder()
 
 
 class _NotFast(Exception):
@@ -84,12 +96,14 @@ class _NotFast(Exception):
 
 def report_or_none(raw: bytes, limits: Limits) -> Report | None:
     """The report in ``raw`` (BOM already removed), or None to take the checking path."""
-    if limits.max_json_depth < _DEPTH or b"\\u0000" in raw:
-        return None
+    if limits.max_json_depth < _DEPTH or b"\\u" in raw:
+        return None  # an escape could hide a quote, a colon or a NUL: see _keys_once
     try:
         decoded = _DECODER.decode(raw)
     except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
         return None
+    if not _keys_once(raw, decoded):
+        return None  # perhaps a repeated key: the checking path tells
     details = sum(len(p.failure_details or ()) for p in decoded.policies)
     if details > limits.max_failure_details:
         return None  # the checking path refuses it before building anything
@@ -97,6 +111,18 @@ def report_or_none(raw: bytes, limits: Limits) -> Report | None:
         return _report(decoded)
     except _NotFast:
         return None
+
+
+def _keys_once(raw: bytes, decoded: _Report) -> bool:
+    """Whether no object of ``raw`` (without ``\\u`` escapes) repeats a key.
+
+    Inside strings a quote is escaped (``\\"``) in ``raw`` and in the encoding alike, so
+    both hold the same ``":`` apart from key ends, which only ``raw`` can have more of.
+    """
+    keys = raw.count(b'":')
+    if _SPACED_KEY_END.search(raw) is not None:
+        keys = len(re.findall(rb'"[ \t\r\n]*:', raw))
+    return keys == _ENCODER.encode(decoded).count(b'":')
 
 
 def _report(doc: _Report) -> Report:
@@ -135,10 +161,10 @@ def _detail(d: _Detail) -> FailureDetail:
         raise _NotFast
     ip, helo, receiving_ip = d.sending_mta_ip, d.receiving_mx_helo, d.receiving_ip
     mx = d.receiving_mx_hostname
-    if mx is None:
+    if mx is None or mx is UNSET:
         mx = d.receiving_mx_host_name
     info = d.additional_information
-    if info is None:
+    if info is None or info is UNSET:
         info = d.additional_info_uri
     reason = d.failure_reason_code
     return failure_detail(
@@ -153,7 +179,7 @@ def _required(value: str) -> str:
     return value
 
 
-def _listed(value: str | list[str] | None) -> list[str]:
-    if value is None:
+def _listed(value: str | list[str] | UnsetType | None) -> list[str]:
+    if value is None or value is UNSET:
         return []
     return [value] if isinstance(value, str) else value

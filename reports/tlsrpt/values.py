@@ -71,6 +71,9 @@ def failure_detail(
 ) -> FailureDetail:
     """A failure detail from its raw values, trimmed; host names lower case, no dot.
 
+    ``receiving-mx-helo`` stays verbatim (Postfix sends its whole multi-line EHLO answer,
+    whose case and line ends are the MX's own); blank means not given.
+
     Raises AttributeError when a value that must be a string is not one.
     """
     # Positional, in the field order of FailureDetail: measurably cheaper than keywords.
@@ -78,7 +81,7 @@ def failure_detail(
         result_type,
         (ip.strip() or None) if ip else None,
         (mx.strip().rstrip(".").lower() or None) if mx else None,
-        (helo.strip().rstrip(".").lower() or None) if helo else None,
+        helo if helo and not helo.isspace() else None,
         (receiving_ip.strip() or None) if receiving_ip else None,
         count,
         (info.strip() or None) if info else None,

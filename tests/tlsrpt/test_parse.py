@@ -236,11 +236,11 @@ def test_optional_detail_fields_missing_null_or_empty_are_none() -> None:
     assert (detail.failure_reason_code, detail.receiving_mx_helo) == (None, None)
 
 
-def test_detail_host_names_are_normalised() -> None:
+def test_detail_host_names_are_normalised_and_the_helo_kept_as_sent() -> None:
     doc = with_detail(**{"receiving-mx-hostname": "MX.Example.org.", "receiving-mx-helo": "Mx1."})
     detail = first_policy(doc).failure_details[0]
 
-    assert (detail.receiving_mx_hostname, detail.receiving_mx_helo) == ("mx.example.org", "mx1")
+    assert (detail.receiving_mx_hostname, detail.receiving_mx_helo) == ("mx.example.org", "Mx1.")
 
 
 # -- report-level optional fields
