@@ -59,33 +59,37 @@ def tenant_new(request: HttpRequest) -> HttpResponse:
 @tenant_view(Role.VIEWER)
 def tenant_home(request: HttpRequest) -> HttpResponse:
     """The tenant's overview, with the onboarding checklist until it is all done."""
-    from reports.models import Report
-
-    domains = list(Domain.objects.order_by("name"))
-    steps = [
-        ("Add a domain", bool(domains)),
-        ("Verify that you own it", any(d.is_verified for d in domains)),
-        ("Publish its TLS-RPT record", any(d.tlsrpt_ok for d in domains)),
-        ("Receive the first report", Report.objects.exists()),
-    ]
     from domains.selectors import latest_checks, problems
     from reports.dashboard_views import period_from
     from reports.findings import finding
     from reports.models import Alert
-    from reports.selectors import PERIODS, overview
+    from reports.onboarding import checklist
+    from reports.periods import latest_period
+    from reports.selectors import PERIODS, SPARKLINE_POINTS, overview
 
-    period, chosen = period_from(request)
+    domains = list(Domain.objects.order_by("name"))
+    choice = period_from(request)
+    period = choice.period
     verified = [d for d in domains if d.is_verified]
     summaries = overview(verified, period)
     health = {pk: problems(checks) for pk, checks in latest_checks(verified).items()}
+    steps = checklist(domains)
     context = {
         # Verified domains are in the overview; the plain list is for the rest.
         "domains": [d for d in domains if not d.is_verified] if summaries else domains,
-        "steps": steps,
-        "onboarded": all(done for _, done in steps),
+        "checklist": steps,
+        "onboarded": steps.done,
         "period": period,
-        "chosen": chosen,
+        "chosen": choice.chosen,
+        "period_error": choice.error,
         "periods": PERIODS,
+        "spark_step": period.step(SPARKLINE_POINTS),
+        "latest": latest_period(
+            latest=max((s.last_report_day for s in summaries if s.last_report_day), default=None),
+            shown=period,
+            sessions=sum(s.totals.sessions for s in summaries),
+            time_zone=request.tenant.time_zone,
+        ),
         "summaries": [
             (s, finding(s.top_result_type) if s.top_result_type else None, health[s.domain.pk])
             for s in summaries

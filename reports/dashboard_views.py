@@ -15,67 +15,74 @@ from domains.selectors import changes as dns_changes
 from reports import selectors
 from reports.findings import finding, reason
 from reports.models import PolicyResult, Report
+from reports.periods import PeriodChoice, latest_period, period_parse
 
 
-def period_from(request: HttpRequest) -> tuple[selectors.Period, str]:
-    """The period asked for: ?days=7|30|90, or ?from=&to= (ISO dates); 30 days otherwise."""
-    tz = request.tenant.time_zone
-    try:
-        start = date.fromisoformat(request.GET["from"])
-        end = date.fromisoformat(request.GET["to"])
-    except (KeyError, ValueError):
-        days = int(request.GET.get("days", "30")) if request.GET.get("days", "").isdigit() else 30
-        days = days if days in selectors.PERIODS else 30
-        return selectors.Period.last(days, tz), str(days)
-    if end < start or (end - start).days > 731:
-        return selectors.Period.last(30, tz), "30"
-    return selectors.Period(start, end), "custom"
+def period_from(request: HttpRequest) -> PeriodChoice:
+    """The period asked for (reports.periods), in the tenant's time zone."""
+    return period_parse(params=request.GET, time_zone=request.tenant.time_zone)
 
 
 @tenant_view(Role.VIEWER)
 def domain_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
     domain = get_object_or_404(Domain, pk=pk)
-    period, chosen = period_from(request)
-    series = selectors.daily_series(domain, period)
+    choice = period_from(request)
+    period = choice.period
+    step, series = selectors.series_for([domain], period, selectors.CHART_POINTS)
     by_type = selectors.failures_by(domain, period, "result_type")
     changes = dns_changes(domain, period.start, period.end)
+    raw = selectors.raw_window(period)
+    totals = selectors.domain_totals(domain, period)
+    last_day = selectors.last_report_day(domain)
+    raw_period = raw.period or period  # an empty window reads nothing: see below
     context = {
         "domain": domain,
         "period": period,
-        "chosen": chosen,
+        "chosen": choice.chosen,
+        "period_error": choice.error,
         "periods": selectors.PERIODS,
-        "totals": selectors.domain_totals(domain, period),
+        "totals": totals,
         "previous": selectors.domain_totals(domain, period.previous()),
         "series": series,
+        "step": step,
         "chart": {
             "days": [p.day.isoformat() for p in series],
             "successful": [p.totals.successful for p in series],
             "failed": [p.totals.failed for p in series],
             "rate": [p.totals.success_rate for p in series],
-            "dns_changes": _change_marks(changes),
+            "dns_changes": _change_marks(changes, [p.day for p in series]),
         },
         "dns_changes": changes,
         "by_type": [(t, n, finding(t, domain.name)) for t, n in by_type],
         "by_mx": selectors.failures_by(domain, period, "receiving_mx"),
         "by_org": selectors.failures_by(domain, period, "organization"),
         "by_policy": selectors.failures_by_policy_type(domain, period),
-        "by_ip": selectors.failures_by_sending_ip(domain, period),
+        "raw": raw,
+        "by_ip": selectors.failures_by_sending_ip(domain, raw_period) if raw.period else [],
         "reasons": [
             (code, n, reason(code, domain.name))
-            for code, n in selectors.failure_reasons(domain, period)
+            for code, n in (selectors.failure_reasons(domain, raw_period) if raw.period else [])
         ],
         "organizations": selectors.organizations(domain, period),
-        "last_report_day": selectors.last_report_day(domain),
+        "last_report_day": last_day,
+        "latest": latest_period(
+            latest=last_day,
+            shown=period,
+            sessions=totals.sessions,
+            time_zone=domain.tenant.time_zone,
+        ),
     }
     return render(request, "reports/domain_dashboard.html", context)
 
 
-def _change_marks(changes: list) -> dict[str, list[str]]:
-    """Day (ISO) -> what changed that day, for the chart's markers."""
+def _change_marks(changes: list, points: list[date]) -> dict[str, list[str]]:
+    """Point (its first day, ISO) -> what changed in it, for the chart's markers."""
     marks: dict[str, list[str]] = {}
     for check in changes:
         text = f"{check.get_kind_display()}: {check.previous_status} → {check.status}"
-        marks.setdefault(check.checked_at.date().isoformat(), []).append(text)
+        day = check.checked_at.date()
+        point = max((p for p in points if p <= day), default=day)
+        marks.setdefault(point.isoformat(), []).append(text)
     return marks
 
 
@@ -195,9 +202,14 @@ DAILY_COLUMNS = [
 
 
 @tenant_view(Role.VIEWER)
-def export_csv(request: HttpRequest, what: str) -> StreamingHttpResponse:
+def export_csv(request: HttpRequest, what: str) -> HttpResponse | StreamingHttpResponse:
     """CSV of failure details or daily stats for a period and one domain or all."""
-    period, _ = period_from(request)
+    choice = period_from(request)
+    if choice.error:
+        return HttpResponse(
+            f"{choice.error}\n", status=400, content_type="text/plain; charset=utf-8"
+        )
+    period = choice.period
     domains = Domain.objects.all()
     if request.GET.get("domain", "").isdigit():
         domains = domains.filter(pk=int(request.GET["domain"]))

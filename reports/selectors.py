@@ -13,14 +13,18 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db import connection
-from django.db.models import Max, OuterRef, Q, Subquery, Sum
+from django.db.models import DateField, F, Max, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Trunc
 from django.utils import timezone
 
 from domains.models import Domain
-from reports.models import DailyFailure, DailyStat, FailureDetail, PolicyResult, Report
+from reports.models import DailyFailure, DailyStat, FailureDetail, Report
 
 PERIODS = (7, 30, 90)
+SPARKLINE_POINTS = 92  # the overview's failed sessions: one a day up to 90 days
+CHART_POINTS = 731  # the dashboard's chart: one a day up to two years
 
 
 @dataclass(frozen=True)
@@ -38,13 +42,71 @@ class Period:
         return (self.end - self.start).days + 1
 
     def previous(self) -> "Period":
-        return Period(self.start - timedelta(days=self.days), self.start - timedelta(days=1))
+        """The as long period just before; cut at the calendar's first day."""
+        end = self.start - timedelta(days=1) if self.start > date.min else date.min
+        try:
+            start = end - timedelta(days=self.days - 1)
+        except OverflowError:
+            start = date.min
+        return Period(start, end)
 
     def each_day(self) -> list[date]:
         return [self.start + timedelta(days=i) for i in range(self.days)]
 
+    def step(self, max_points: int) -> str:
+        """The finest of day, week, month, year, "<n> years" with at most ``max_points``."""
+        years = self.end.year - self.start.year + 1
+        months = 12 * (years - 1) + self.end.month - self.start.month + 1
+        counts = {"day": self.days, "week": self.days // 7 + 2, "month": months, "year": years}
+        fine = next((s for s, n in counts.items() if n <= max_points), None)
+        return fine or f"{-(-years // (max_points - 1))} years"  # ceiling: room for alignment
+
+    def buckets(self, step: str) -> list[date]:
+        """The first day of each bucket (day, Monday, month, year, n years) it touches."""
+        starts, start = [], _bucket_start(self.start, step)
+        while start <= self.end:
+            starts.append(start)
+            try:
+                start = _bucket_next(start, step)
+            except (OverflowError, ValueError):  # past the calendar's last day
+                break
+        return starts
+
     def q(self, prefix: str = "") -> Q:
         return Q(**{f"{prefix}day__gte": self.start, f"{prefix}day__lte": self.end})
+
+
+def _bucket_start(day: date, step: str) -> date:
+    if step == "week":
+        return day - timedelta(days=day.weekday())  # 0001-01-01 was a Monday
+    if step == "month":
+        return day.replace(day=1)
+    if step == "year":
+        return day.replace(month=1, day=1)
+    if step.endswith(" years"):  # counted from year 1, so every range cuts them alike
+        n = int(step.split()[0])
+        return date(1 + (day.year - 1) // n * n, 1, 1)
+    return day
+
+
+def _bucket_next(start: date, step: str) -> date:
+    if step == "week":
+        return start + timedelta(days=7)
+    if step == "month":
+        return date(start.year + start.month // 12, start.month % 12 + 1, 1)
+    if step == "year":
+        return date(start.year + 1, 1, 1)
+    if step.endswith(" years"):
+        return date(start.year + int(step.split()[0]), 1, 1)
+    return start + timedelta(days=1)
+
+
+def _bucket(step: str):
+    """The SQL expression of a rollup row's bucket (Trunc is portable: SQLite and PostgreSQL)."""
+    if step == "day":
+        return F("day")
+    kind = "year" if step.endswith(" years") else step  # years are grouped by _bucket_start
+    return Trunc("day", kind, output_field=DateField())
 
 
 @dataclass
@@ -96,18 +158,25 @@ def domain_totals(domain: Domain, period: Period) -> Totals:
 def overview(domains: list[Domain], period: Period) -> list[DomainSummary]:
     """Every domain with its figures for ``period``, worst (most failed sessions) first."""
     ids = [d.pk for d in domains]
-    both = Period(period.previous().start, period.end)
-    stats = DailyStat.objects.filter(both.q(), domain_id__in=ids).values_list(
-        "domain_id", "day", "counted_successful", "counted_failed"
+    previous = period.previous()
+    # Summed in the database, so a range of years costs one row per domain here.
+    sums = (
+        DailyStat.objects.filter(Period(previous.start, period.end).q(), domain_id__in=ids)
+        .values("domain_id")
+        .annotate(
+            s=Sum("counted_successful", filter=period.q()),
+            f=Sum("counted_failed", filter=period.q()),
+            ps=Sum("counted_successful", filter=previous.q()),
+            pf=Sum("counted_failed", filter=previous.q()),
+        )
+        .order_by()
     )
     now, before = defaultdict(Totals), defaultdict(Totals)
-    daily: dict[int, dict[date, int]] = defaultdict(lambda: defaultdict(int))
-    for domain_id, day, successful, failed in stats:
-        bucket = now if day >= period.start else before
-        bucket[domain_id].successful += successful
-        bucket[domain_id].failed += failed
-        if day >= period.start:
-            daily[domain_id][day] += failed
+    for row in sums:
+        now[row["domain_id"]] = Totals(row["s"] or 0, row["f"] or 0)
+        before[row["domain_id"]] = Totals(row["ps"] or 0, row["pf"] or 0)
+    step = period.step(SPARKLINE_POINTS)
+    daily = _failed_by_bucket(ids, period, step)
     # One index lookup per domain (the rollup's unique key starts with domain, day).
     last = dict(
         Domain.objects.filter(pk__in=ids)
@@ -124,13 +193,33 @@ def overview(domains: list[Domain], period: Period) -> list[DomainSummary]:
             domain=d,
             totals=now[d.pk],
             previous=before[d.pk],
-            daily_failed=[daily[d.pk].get(day, 0) for day in period.each_day()],
+            daily_failed=[daily[d.pk].get(start, 0) for start in period.buckets(step)],
             last_report_day=last.get(d.pk),
             top_result_type=top.get(d.pk),
         )
         for d in domains
     ]
     return sorted(summaries, key=lambda s: (-s.totals.failed, s.domain.name))
+
+
+def _failed_by_bucket(ids: list[int], period: Period, step: str) -> dict[int, dict[date, int]]:
+    rows = (
+        DailyStat.objects.filter(period.q(), domain_id__in=ids)
+        .annotate(bucket=_bucket(step))
+        .values("domain_id", "bucket")
+        .annotate(f=Sum("counted_failed"))
+        .order_by()
+        .values_list("domain_id", "bucket", "f")
+    )
+    daily: dict[int, dict[date, int]] = defaultdict(lambda: defaultdict(int))
+    for domain_id, bucket, failed in rows:
+        daily[domain_id][_as_bucket(bucket, step)] += failed or 0
+    return daily
+
+
+def _as_bucket(value: date | datetime, step: str) -> date:
+    """The bucket of a grouped row (SQLite may answer Trunc with a datetime)."""
+    return _bucket_start(value.date() if isinstance(value, datetime) else value, step)
 
 
 def _top_result_types(ids: list[int], period: Period) -> dict[int, str]:
@@ -162,6 +251,33 @@ def daily_series_for(domains: list[Domain], period: Period) -> list[DayPoint]:
     )
     by_day = {r["day"]: _totals(r) for r in rows}
     return [DayPoint(day, by_day.get(day, Totals())) for day in period.each_day()]
+
+
+def series_for(
+    domains: list[Domain], period: Period, max_points: int
+) -> tuple[str, list[DayPoint]]:
+    """``daily_series_for`` in at most ``max_points`` points: by day, week, month or year.
+
+    Returns the step and one point per bucket (its first day, or the period's start),
+    so a range of years reads a few hundred rows from the database, not one per day.
+    """
+    step = period.step(max_points)
+    rows = (
+        DailyStat.objects.filter(period.q(), domain__in=domains)
+        .annotate(bucket=_bucket(step))
+        .values("bucket")
+        .annotate(s=Sum("counted_successful"), f=Sum("counted_failed"))
+        .order_by()
+    )
+    by_bucket: dict[date, Totals] = defaultdict(Totals)
+    for row in rows:
+        totals = by_bucket[_as_bucket(row["bucket"], step)]
+        totals.successful += row["s"] or 0
+        totals.failed += row["f"] or 0
+    return step, [
+        DayPoint(max(start, period.start), by_bucket.get(start, Totals()))
+        for start in period.buckets(step)
+    ]
 
 
 BREAKDOWNS = {
@@ -285,29 +401,65 @@ def organizations(domain: Domain, period: Period, silent_after: int = 3) -> list
 
 
 def last_report_day(domain: Domain) -> date | None:
-    """The newest report day of the domain (an index lookup on the policies)."""
+    """The newest report day of the domain, from the rollups (kept when reports are not).
+
+    An index lookup: the rollup's unique key starts with (domain, day).
+    """
     return (
-        PolicyResult.objects.filter(domain=domain)
+        DailyStat.objects.filter(domain=domain)
         .order_by("-day")
         .values_list("day", flat=True)
         .first()
     )
 
 
+RAW_MAX_DAYS = 731  # raw rows are read for one domain and at most this many days
+
+
+@dataclass(frozen=True)
+class RawWindow:
+    """The part of a period the raw rows (failure details) are read for.
+
+    Reports and their failure details go ``retention_days`` after their day (0: never);
+    the rollups stay. ``period`` is None when nothing of the period is left.
+    """
+
+    period: Period | None
+    clipped: bool
+    retention_days: int
+    kept_since: date | None  # the first day whose raw rows are kept; None: all are
+
+    @property
+    def max_days(self) -> int:
+        return RAW_MAX_DAYS
+
+
+def raw_window(period: Period, today: date | None = None) -> RawWindow:
+    """``period`` cut to the raw rows still kept, and to its last ``RAW_MAX_DAYS`` days."""
+    today = today or timezone.now().date()  # the purge cuts on the UTC day
+    retention = settings.REPORT_RETENTION_DAYS
+    end = min(period.end, today + timedelta(days=1))  # no report is from later
+    kept_since = today - timedelta(days=retention) if retention > 0 else None
+    start = max(period.start, date.fromordinal(max(1, end.toordinal() - RAW_MAX_DAYS + 1)))
+    start = max(start, kept_since or start)
+    window = Period(start, end) if start <= end else None
+    return RawWindow(window, window is None or window.start > period.start, retention, kept_since)
+
+
 def organization_names(tenant_id: int) -> list[str]:
     """Every sending organization of the tenant, by a loose index scan.
 
     One index probe per organization on the report key (tenant, organization, ...),
-    instead of reading every report.
+    instead of reading every report. Written with MIN() rather than a parenthesised
+    ``ORDER BY ... LIMIT 1`` so that SQLite runs it too; both databases answer each MIN
+    from the index.
     """
     sql = f"""
         WITH RECURSIVE orgs(name) AS (
-            (SELECT organization FROM {_REPORTS} WHERE tenant_id = %s
-             ORDER BY organization LIMIT 1)
+            SELECT MIN(organization) FROM {_REPORTS} WHERE tenant_id = %s
             UNION ALL
-            SELECT (SELECT r.organization FROM {_REPORTS} r
-                    WHERE r.tenant_id = %s AND r.organization > orgs.name
-                    ORDER BY r.organization LIMIT 1)
+            SELECT (SELECT MIN(r.organization) FROM {_REPORTS} r
+                    WHERE r.tenant_id = %s AND r.organization > orgs.name)
             FROM orgs WHERE orgs.name IS NOT NULL
         )
         SELECT name FROM orgs WHERE name IS NOT NULL
