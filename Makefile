@@ -11,6 +11,8 @@ STAMP := $(VENV)/.installed
 CHECK_JSONSCHEMA ?= $(VENV)/bin/check-jsonschema
 HADOLINT ?= $(VENV)/bin/hadolint
 PYTEST_ARGS ?=
+# The database `make test` runs the suite on: postgresql or sqlite.
+DB ?= postgresql
 
 .PHONY: help install run test test-parser lint bench bench-quick vendor clean distclean
 
@@ -18,6 +20,7 @@ help:
 	@echo "make install   create .venv and install the locked dependencies (uv.lock)"
 	@echo "make run       migrate, then web + Celery worker + beat on $${SITE_URL:-http://127.0.0.1:8000}"
 	@echo "make test      find or start PostgreSQL and Redis, then pytest -n auto (PYTEST_ARGS=...)"
+	@echo "make test DB=sqlite  the same suite on SQLite files (the make run default)"
 	@echo "make test-parser  the pure-Python parser's tests alone: no servers, no Django"
 	@echo "make lint      ruff, Docker files, settings documented, makemigrations --check"
 	@echo "make bench     run the benchmarks (bench-quick: fewer, smaller runs)"
@@ -55,11 +58,18 @@ run: install
 	$(VENV)/bin/honcho start -f Procfile
 
 # Throwaway servers started by bin/testenv are stopped on the way out; exit code 5
-# (pytest collected no test) fails like any other.
+# (pytest collected no test) fails like any other. DB=sqlite runs the same suite on a
+# fresh SQLite file per xdist worker (the `make run` default) instead of PostgreSQL.
 test: install
 	@export TESTENV_OWNER=$$$$; \
 	env_lines="$$(bash bin/testenv)"; eval "$$env_lines"; \
-	trap 'bash bin/testenv stop' EXIT; \
+	sqlite_dir=""; trap 'bash bin/testenv stop; [ -z "$$sqlite_dir" ] || rm -rf "$$sqlite_dir"' EXIT; \
+	case "$(DB)" in \
+		postgresql) ;; \
+		sqlite) sqlite_dir="$$(mktemp -d)"; export DATABASE_URL="sqlite:///$$sqlite_dir/tlsrpt.sqlite3";; \
+		*) echo "make test: DB must be postgresql or sqlite, not '$(DB)'" >&2; exit 2;; \
+	esac; \
+	echo "make test: on $(DB)"; \
 	rc=0; $(VENV)/bin/pytest -n auto $(PYTEST_ARGS) || rc=$$?; \
 	if [ "$$rc" = 5 ]; then echo "make test: pytest collected no tests (exit 5): failing" >&2; fi; \
 	exit $$rc

@@ -5,7 +5,8 @@ Callers are inside the tenant's scope.
 
 from datetime import date, datetime
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet, Window
+from django.db.models.functions import RowNumber
 
 from domains.findings import Finding
 from domains.models import CheckKind, CheckStatus, DnsCheck, Domain
@@ -20,12 +21,14 @@ def _definitive() -> QuerySet[DnsCheck]:
 def latest_checks(domains: list[Domain]) -> dict[int, dict[str, DnsCheck]]:
     """For each domain id, its latest definitive check of each kind (kinds never run absent)."""
     ids = [d.pk for d in domains]
-    rows = (
-        _definitive()
-        .filter(domain_id__in=ids)
-        .order_by("domain_id", "kind", "-checked_at", "-pk")
-        .distinct("domain_id", "kind")
+    # A window rather than PostgreSQL's DISTINCT ON, so SQLite (make run) answers too;
+    # both walk the (domain, kind, -checked_at) index.
+    newest_first = Window(
+        RowNumber(),
+        partition_by=[F("domain_id"), F("kind")],
+        order_by=[F("checked_at").desc(), F("pk").desc()],
     )
+    rows = _definitive().filter(domain_id__in=ids).annotate(rank=newest_first).filter(rank=1)
     latest: dict[int, dict[str, DnsCheck]] = {pk: {} for pk in ids}
     for check in rows:
         latest[check.domain_id][check.kind] = check

@@ -172,7 +172,8 @@ def claims_run(claims: list[Claim]) -> dict[int, Outcome]:
 
 
 def _failed_alone(claim: Claim, error: Exception) -> dict[int, Outcome]:
-    if isinstance(error, DataError):
+    # OverflowError: SQLite's driver refuses to bind an integer past 64 bits.
+    if isinstance(error, DataError | OverflowError):
         outcome = Outcome(
             Status.FAILED,
             "count_out_of_range",

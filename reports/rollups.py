@@ -1,14 +1,15 @@
 """Daily rollups: add a report's numbers to ``DailyStat`` and ``DailyFailure``.
 
 Plain ``INSERT ... ON CONFLICT DO UPDATE`` increments (PostgreSQL and SQLite), rows
-sorted by key so that concurrent transactions lock them in the same order.
+sorted by key so that concurrent transactions lock them in the same order. A sum past
+2^63 - 1 is a ``DataError`` on both.
 """
 
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
 
-from django.db import connection
+from django.db import DataError, connection
 from django.db.backends.utils import CursorWrapper
 
 from reports.models import DailyFailure, DailyStat
@@ -80,6 +81,12 @@ DO UPDATE SET
     counted = {_FAILS}.counted + excluded.counted
 """  # noqa: S608 -- table names from model meta; values are parameters
 
+# The columns an upsert adds to, read back on SQLite (see ``_upsert``).
+_SUMS = {
+    _STAT_SQL: "successful, failed, counted_successful, counted_failed, reports",
+    _FAILURE_SQL: "count, counted",
+}
+
 # Rows per statement: one round trip for any real report, under PostgreSQL's 65535
 # parameters (10 a row).
 _BATCH = 1000
@@ -99,7 +106,17 @@ def _upsert(cursor: CursorWrapper, sql: str, rows: list[tuple]) -> None:
     for start in range(0, len(rows), _BATCH):
         batch = rows[start : start + _BATCH]
         placeholders = ", ".join(["(" + ", ".join(["%s"] * len(batch[0])) + ")"] * len(batch))
-        cursor.execute(sql.format(values=placeholders), [v for row in batch for v in row])
+        if connection.vendor != "sqlite":
+            cursor.execute(sql.format(values=placeholders), [v for row in batch for v in row])
+            continue
+        # PostgreSQL refuses a bigint sum past 2^63 - 1; SQLite silently turns it into a
+        # float. Read the sums back and refuse them the same way.
+        cursor.execute(
+            sql.format(values=placeholders) + f" RETURNING {_SUMS[sql]}",
+            [v for row in batch for v in row],
+        )
+        if any(isinstance(value, float) for row in cursor.fetchall() for value in row):
+            raise DataError("integer out of range in a daily rollup")
 
 
 def _rows(tenants: dict[int, int], items: Iterable[tuple[tuple, list[int]]]) -> list[tuple]:

@@ -1,6 +1,9 @@
-"""Real servers for the suite: PostgreSQL, Redis, a DNS server and Celery workers.
+"""Real servers for the suite: PostgreSQL or SQLite, Redis, a DNS server and Celery workers.
 
-``make test`` finds or starts PostgreSQL and Redis and exports DATABASE_URL/REDIS_URL.
+``make test`` finds or starts PostgreSQL and Redis and exports DATABASE_URL/REDIS_URL;
+``make test DB=sqlite`` runs the same suite on a fresh SQLite file per xdist worker (the
+``make run`` default). A test that proves PostgreSQL-only behaviour carries
+``@pytest.mark.postgresql_only(reason=...)`` and is deselected on SQLite, never skipped.
 Under CI (CI=true) a skipped test fails the run: every test must run there.
 """
 
@@ -33,13 +36,41 @@ CORPUS = ROOT / "tests" / "data" / "corpus"
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    engine = settings.DATABASES["default"]["ENGINE"]
-    if "postgresql" not in engine or not settings.REDIS_URL:
+    config.addinivalue_line(
+        "markers",
+        "postgresql_only(reason): proves PostgreSQL-only behaviour; deselected on SQLite",
+    )
+    db = settings.DATABASES["default"]
+    if not ("postgresql" in db["ENGINE"] or on_sqlite()) or not settings.REDIS_URL:
         pytest.exit(
-            "The suite needs PostgreSQL and Redis: run it with `make test`, or set "
-            "DATABASE_URL=postgres://... and REDIS_URL=redis://... yourself.",
+            "The suite needs PostgreSQL (or SQLite) and Redis: run it with `make test` "
+            "(or `make test DB=sqlite`), or set DATABASE_URL and REDIS_URL yourself.",
             returncode=2,
         )
+    if on_sqlite() and not db.get("TEST", {}).get("NAME"):
+        # A file, not SQLite's in-memory default: worker processes, the SMTP door's
+        # threads and the live server must all see the test database. pytest-django
+        # appends the xdist worker's name, so each worker gets a fresh file of its own.
+        name = Path(db["NAME"])
+        db.setdefault("TEST", {})["NAME"] = str(name.with_name(f"test_{name.name}"))
+
+
+def on_sqlite() -> bool:
+    return settings.DATABASES["default"]["ENGINE"].endswith("sqlite3")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On SQLite, leave out the tests that prove PostgreSQL-only behaviour, each of which
+    must say why in its marker."""
+    kept, left_out = [], []
+    for item in items:
+        marker = item.get_closest_marker("postgresql_only")
+        if marker and not marker.kwargs.get("reason"):
+            raise pytest.UsageError(f"{item.nodeid}: postgresql_only needs reason=...")
+        (left_out if marker and on_sqlite() else kept).append(item)
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = kept
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -157,7 +188,11 @@ def celery_worker(transactional_db: None, broker_url: str) -> Iterator[object]:
 
 
 def _end_other_sessions() -> None:
-    """Workers' connections must not outlive the test: the test database is dropped last."""
+    """Workers' connections must not outlive the test: the test database is dropped last.
+
+    SQLite has no server sessions: a file needs no one to let go of it."""
+    if on_sqlite():
+        return
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
@@ -166,7 +201,10 @@ def _end_other_sessions() -> None:
 
 
 def database_url() -> str:
+    """The test database's URL, for processes of their own (workers, the SMTP door)."""
     db = settings.DATABASES["default"]
+    if on_sqlite():
+        return f"sqlite:///{db['NAME']}"
     user = quote(db.get("USER") or "postgres")
     password = f":{quote(db['PASSWORD'])}" if db.get("PASSWORD") else ""
     host = db.get("HOST") or "127.0.0.1"

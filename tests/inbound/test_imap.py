@@ -194,6 +194,12 @@ def test_two_workers_polling_at_once_store_each_message_once(dovecot: ImapServer
     assert sorted(r is None for r in results) == [False, True]  # one found it held
 
 
+@pytest.mark.postgresql_only(
+    reason=(
+        "a TCP proxy cuts the database server's connection; SQLite is a file with no "
+        "connection to cut"
+    )
+)
 def test_database_down_during_a_poll_leaves_the_message_then_stores_it_once(
     dovecot: ImapServer,
 ) -> None:

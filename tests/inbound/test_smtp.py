@@ -147,6 +147,12 @@ def test_starttls_with_the_configured_certificate(
     assert len(messages(acme)) == 1
 
 
+@pytest.mark.postgresql_only(
+    reason=(
+        "a TCP proxy cuts the database server's connection; SQLite is a file with no "
+        "connection to cut"
+    )
+)
 def test_database_down_during_data_gives_451_then_the_retry_is_stored_once(
     tmp_path: Path,
 ) -> None:

@@ -301,6 +301,12 @@ def _none_waiting() -> bool:
         return not InboundMessage.objects.filter(status=Status.RECEIVED).exists()
 
 
+@pytest.mark.postgresql_only(
+    reason=(
+        "a row lock held by another session, and claims freed when the killed worker's "
+        "session ends; SQLite locks the whole file and voids claims by age"
+    )
+)
 def test_a_worker_killed_mid_batch_leaves_each_message_processed_exactly_once(
     worker_processes,
 ) -> None:

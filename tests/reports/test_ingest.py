@@ -169,6 +169,23 @@ def test_counts_too_large_to_add_up_fail_the_message_cleanly() -> None:
         assert not Report.objects.exists()
 
 
+def test_a_day_whose_total_would_pass_64_bits_fails_the_message_that_tips_it() -> None:
+    """Each report fits; the rollup's sum does not (PostgreSQL refuses it, SQLite would
+    turn it into a float): the second message fails, the first one's numbers stay."""
+    tenant = make_tenant()
+    make_domain(tenant, "example.org")
+    first = report_json(domain="example.org", report_id="one", successful=2**63 - 1, failed=0)
+    second = report_json(domain="example.org", report_id="two", successful=1, failed=0)
+
+    kept, _ = ingest(tenant, json.dumps(first).encode())
+    tipped, _ = ingest(tenant, json.dumps(second).encode())
+
+    assert kept.status == Status.PROCESSED
+    assert (tipped.status, tipped.error_code) == (Status.FAILED, "count_out_of_range")
+    with scope(tenant=tenant):
+        assert DailyStat.objects.get().successful == 2**63 - 1
+
+
 def test_a_processed_message_is_not_processed_again() -> None:
     tenant = make_tenant()
     make_domain(tenant, "random.net")

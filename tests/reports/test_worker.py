@@ -111,6 +111,12 @@ def rollup_row_locked(tenant: Tenant, domain: Domain, organization: str) -> Iter
         lock.rollback()
 
 
+@pytest.mark.postgresql_only(
+    reason=(
+        "two workers racing on row locks (SKIP LOCKED claims, a row held by another "
+        "session); SQLite runs one writer at a time"
+    )
+)
 def test_one_report_in_two_messages_on_two_workers_at_once_is_stored_once(
     worker_processes,
 ) -> None:
@@ -142,6 +148,12 @@ def test_one_report_in_two_messages_on_two_workers_at_once_is_stored_once(
     assert (stat.counted_successful, stat.reports) == (10, 1)
 
 
+@pytest.mark.postgresql_only(
+    reason=(
+        "a row lock held by another session, and claims freed when the killed worker's "
+        "session ends; SQLite locks the whole file and voids claims by age"
+    )
+)
 def test_a_worker_killed_mid_task_leaves_the_message_processed_exactly_once(
     worker_processes,
 ) -> None:
