@@ -6,6 +6,7 @@ logged-in member may use the API from the browser (with CSRF) naming the tenant 
 runs inside that tenant's scope, so a query can only see its rows.
 """
 
+import logging
 from datetime import timedelta
 
 from django.conf import settings
@@ -22,6 +23,8 @@ from rest_framework.views import APIView, exception_handler
 
 from accounts.api_schema import TenantAutoSchema
 from accounts.models import ApiKey, Membership, Role, Tenant
+
+logger = logging.getLogger("django.request")
 
 _KEYWORDS = {"bearer", "api-key"}
 
@@ -132,10 +135,17 @@ _CODES = {400: "invalid", 401: "not_authenticated", 403: "permission_denied", 40
 
 
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
-    """Every error as {"error": {"code", "message", "fields"?}}."""
+    """Every error as {"error": {"code", "message", "fields"?}}, our own bugs included:
+    a client of the API gets JSON, never Django's HTML error page."""
     response = exception_handler(exc, context)
     if response is None:
-        return None
+        request = context.get("request")
+        logger.error(
+            "Internal Server Error: %s", request.path if request else "API",
+            exc_info=exc, extra={"status_code": 500, "request": request},
+        )  # fmt: skip
+        error = {"code": "server_error", "message": "Something went wrong on our side."}
+        return Response({"error": error}, status=500)
     data = response.data
     fields = None
     if isinstance(data, dict) and "detail" in data:

@@ -1,5 +1,6 @@
 """REST API of the domains app: list, add, read, remove and verify domains."""
 
+from django.db import transaction
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
@@ -77,11 +78,16 @@ class DomainListView(TenantAPIView):
     def post(self, request: Request) -> Response:
         data = DomainCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            domain = domain_add(tenant=request.tenant, name=data.validated_data["name"], actor=None)
-        except DomainNameError as e:
-            raise serializers.ValidationError({"name": [str(e)]}) from None
-        return Response(serialize([domain])[0], status=status.HTTP_201_CREATED)
+        # One transaction with the answer: a client told of an error finds nothing added.
+        with transaction.atomic():
+            try:
+                domain = domain_add(
+                    tenant=request.tenant, name=data.validated_data["name"], actor=None
+                )
+            except DomainNameError as e:
+                raise serializers.ValidationError({"name": [str(e)]}) from None
+            body = serialize([domain])[0]
+        return Response(body, status=status.HTTP_201_CREATED)
 
 
 class DomainDetailView(TenantAPIView):

@@ -79,6 +79,26 @@ def test_a_read_key_cannot_write_and_a_write_key_adds_a_domain() -> None:
     assert body["records"]["tlsrpt"]["value"] == f"v=TLSRPTv1; rua=mailto:{acme.inbound_address}"
 
 
+def test_a_bug_of_ours_is_a_json_500_and_adds_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The answer fails after the domain was added: the client reads JSON, and finds no
+    half-done write when it tries again."""
+    import domains.api
+
+    def broken(domains: list) -> list:
+        raise RuntimeError("a bug while answering")
+
+    monkeypatch.setattr(domains.api, "serialize", broken)
+    acme = make_tenant("acme")
+    response = api(key_for(acme, KeyScope.WRITE)).post(
+        f"{API}/domains", {"name": "example.org"}, content_type="application/json"
+    )
+
+    assert (response.status_code, response["Content-Type"]) == (500, "application/json")
+    assert response.json()["error"]["code"] == "server_error"
+    with scope(tenant=acme):
+        assert not Domain.objects.exists()
+
+
 def test_bad_input_is_400_with_fields_never_500() -> None:
     acme = make_tenant("acme")
     writer = api(key_for(acme, KeyScope.WRITE))
