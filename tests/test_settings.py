@@ -44,6 +44,60 @@ def test_without_debug_a_secret_key_is_required() -> None:
     assert "SECRET_KEY" in result.stderr
 
 
+def _env_example() -> dict[str, str]:
+    """The variables docker/.env.example sets, as shipped."""
+    lines = (ROOT / "docker" / ".env.example").read_text().splitlines()
+    pairs = (line.split("=", 1) for line in lines if line and not line.startswith("#"))
+    return dict(pairs)
+
+
+def _example_secret_key() -> str:
+    return _env_example()["SECRET_KEY"]
+
+
+HOST_PROBE = (
+    "import json, django; from django.conf import settings; django.setup();"
+    "from django.http.request import validate_host;"
+    "print(json.dumps({'site': settings.SITE_URL, 'hosts': [h for h in"
+    " ('127.0.0.1', 'localhost') if validate_host(h, settings.ALLOWED_HOSTS)],"
+    "'keys': settings.FIELD_ENCRYPTION_KEYS}))"
+)
+
+
+def test_the_shipped_docker_env_answers_the_readme_address() -> None:
+    """docker compose up with .env.example (and a real SECRET_KEY): 127.0.0.1:8000 works."""
+    env = {**_env_example(), "SECRET_KEY": "k3Jq9-a-real-secret-key-with-enough-entropy-8f2Lm0pQ"}
+    env["ALLOWED_HOSTS"] += ",localhost"  # as compose.yaml passes it
+    clean = {k: v for k, v in os.environ.items() if not k.endswith("_URL") and k != "DEBUG"}
+    result = subprocess.run(
+        [sys.executable, "-c", HOST_PROBE], cwd=ROOT,
+        env={**clean, **env, "DJANGO_SETTINGS_MODULE": "tlsrpt_saas.settings"},
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    readme = (ROOT / "README.md").read_text()
+    docker = readme[readme.index("## Docker") :]
+    values = json.loads(result.stdout)
+    assert values["site"] == "http://127.0.0.1:8000" and values["site"] in docker
+    assert values["hosts"] == ["127.0.0.1", "localhost"]
+    assert values["keys"] == []  # documented, empty until set: derived from SECRET_KEY
+    assert "FIELD_ENCRYPTION_KEYS" in _env_example() and "SMTP_PUBLISH" in _env_example()
+
+
+def test_without_debug_the_shipped_placeholder_secret_key_is_refused() -> None:
+    result = _settings_with({"SECRET_KEY": _example_secret_key()})
+
+    assert result.returncode != 0
+    assert "SECRET_KEY is still a placeholder" in result.stderr
+
+
+def test_with_debug_the_placeholder_secret_key_is_accepted() -> None:
+    result = _settings_with({"SECRET_KEY": _example_secret_key(), "DEBUG": "true"})
+
+    assert result.returncode == 0, result.stderr
+
+
 def test_with_database_and_redis_urls_it_uses_postgresql_and_redis() -> None:
     result = _settings_with({
         "SECRET_KEY": "x" * 50,

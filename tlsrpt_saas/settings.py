@@ -19,6 +19,13 @@ _DEV_SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"  # noqa: S105
 SECRET_KEY = env.str("SECRET_KEY", default=_DEV_SECRET_KEY if DEBUG else "")
 if not SECRET_KEY:
     raise environ.ImproperlyConfigured("Set SECRET_KEY (or DEBUG=true for a development key).")
+# The values shipped in docker/.env.example and the development key sign nothing safely:
+# a copied example must not reach production unnoticed.
+if not DEBUG and (SECRET_KEY.startswith("change-me") or SECRET_KEY == _DEV_SECRET_KEY):
+    raise environ.ImproperlyConfigured(
+        "SECRET_KEY is still a placeholder: set a long random one, e.g. from "
+        "python3 -c 'import secrets; print(secrets.token_urlsafe(50))'"
+    )
 
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
