@@ -18,7 +18,7 @@ DB ?= postgresql
 
 help:
 	@echo "make install   create .venv and install the locked dependencies (uv.lock)"
-	@echo "make run       migrate, then web + Celery worker + beat on $${SITE_URL:-http://127.0.0.1:8000}"
+	@echo "make run       migrate, then web + Celery worker + beat + SMTP door on $${SITE_URL:-http://127.0.0.1:8000}"
 	@echo "make test      find or start PostgreSQL and Redis, then pytest -n auto (PYTEST_ARGS=...)"
 	@echo "make test DB=sqlite  the same suite on SQLite files (the make run default)"
 	@echo "make test-parser  the pure-Python parser's tests alone: no servers, no Django"
@@ -38,23 +38,16 @@ $(STAMP): uv.lock pyproject.toml
 	touch $@
 
 # A newcomer's defaults: DEBUG on (development secret key), SQLite and a filesystem
-# Celery broker under var/, email to the console.
+# Celery broker under var/, email to the console. honcho loads a .env file for the four
+# processes of the Procfile; `honcho run` gives the steps before them the same settings,
+# and the banner prints commands that carry them (bin/run_banner.py).
 run: export DEBUG ?= true
 run: export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 run: install
 	var_dir="$${VAR_DIR:-var}"; mkdir -p "$$var_dir/broker/queue" "$$var_dir/broker/processed"
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py collectstatic --noinput -v 0
-	@site="$${SITE_URL:-http://127.0.0.1:8000}"; \
-	case "$${DEBUG,,}" in true|on|ok|y|yes|1) m="DEBUG=$$DEBUG $(PY) manage.py";; *) m="$(PY) manage.py";; esac; \
-	echo; \
-	echo "==> Open $$site/accounts/signup/ and sign up (web, worker and beat below; Ctrl-C stops them all)."; \
-	echo "    The verification email is printed below: open its link to confirm your address."; \
-	echo "    Or from another terminal: create a tenant, add a domain, feed it a report:"; \
-	echo "      $$m createtenant SLUG --owner you@example.com"; \
-	echo "      $$m adddomain SLUG example.com --verified"; \
-	echo "      $$m ingest --tenant SLUG path/to/report.eml"; \
-	echo
+	$(VENV)/bin/honcho run $(PY) manage.py migrate --noinput
+	$(VENV)/bin/honcho run $(PY) manage.py collectstatic --noinput -v 0
+	@$(VENV)/bin/honcho run $(PY) bin/run_banner.py
 	$(VENV)/bin/honcho start -f Procfile
 
 # Throwaway servers started by bin/testenv are stopped on the way out; exit code 5
