@@ -12,13 +12,11 @@ from dataclasses import dataclass
 from datetime import UTC
 
 from reports.attribution import VerifiedDomains, domain_from_filename
-from reports.bulk import failure_details_insert, reports_insert
+from reports.bulk import failure_details_insert, reports_existing, reports_insert
 from reports.models import PolicyResult, Report, Status
 from reports.rollups import RollupDelta, rollups_apply
 from reports.tlsrpt import Envelope, FoundReport, HeaderFacts, Policy
 from reports.tlsrpt import FailureDetail as ParsedFailure
-
-NO_POLICY = "no-policy-found"
 
 
 @dataclass(slots=True)
@@ -44,10 +42,19 @@ class _Planned:
         return (row.tenant_id, row.organization, row.report_id, row.start, row.end)
 
 
-def batch_store(parsed: list[Parsed]) -> dict[int, str]:
-    """Store every report of every message; each message's status, by id."""
+@dataclass(slots=True)
+class Stored:
+    """A message's outcome: its status, and for a duplicate the report it repeats."""
+
+    status: str
+    duplicate_of: int | None = None
+
+
+def batch_store(parsed: list[Parsed]) -> dict[int, Stored]:
+    """Store every report of every message; each message's outcome, by id."""
     verified = {t: VerifiedDomains.for_tenant(t) for t in {p.tenant_id for p in parsed}}
     statuses: dict[int, list[str]] = {p.message_id: [] for p in parsed}
+    repeats: dict[int, list[tuple]] = defaultdict(list)  # message -> keys already there
     planned: dict[tuple, _Planned] = {}
     for message in parsed:
         for found in message.envelope.reports:
@@ -56,18 +63,27 @@ def batch_store(parsed: list[Parsed]) -> dict[int, str]:
                 statuses[message.message_id].append(Status.UNATTRIBUTED)
             elif plan.key in planned:
                 statuses[message.message_id].append(Status.DUPLICATE)
+                repeats[message.message_id].append(plan.key)
             else:
                 planned[plan.key] = plan
     ordered = [planned[key] for key in sorted(planned)]
     inserted = reports_insert([plan.row for plan in ordered])
-    stored = []
+    stored, ids = [], {}
     for plan, pk in zip(ordered, inserted, strict=True):
         statuses[plan.message_id].append(Status.PROCESSED if pk else Status.DUPLICATE)
         if pk:
-            plan.row.pk = pk
+            plan.row.pk = ids[plan.key] = pk
             stored.append(plan)
+        else:
+            repeats[plan.message_id].append(plan.key)
     _policies_store(stored)
-    return {message_id: _message_status(found) for message_id, found in statuses.items()}
+    ids.update(reports_existing({k for keys in repeats.values() for k in keys} - ids.keys()))
+    outcomes = {}
+    for message_id, found in statuses.items():
+        status = _message_status(found)
+        repeated = repeats.get(message_id, ()) if status == Status.DUPLICATE else ()
+        outcomes[message_id] = Stored(status, next((ids[k] for k in repeated if k in ids), None))
+    return outcomes
 
 
 def _message_status(statuses: list[str]) -> str:
@@ -120,27 +136,33 @@ def _header_fields(headers: HeaderFacts | None) -> dict[str, str]:
 
 
 def counted_policies(policies: list[Policy], domains: list[int | None]) -> list[bool]:
-    """Which policies count toward domain totals.
+    """Which policies count toward domain totals: all of them, unless the report shows
+    the same sessions twice.
 
-    Senders may evaluate one session against several policies (Microsoft reports each
-    session under both tlsa and sts), so per domain only the policy type with the most
-    sessions counts; ``no-policy-found`` sessions had no policy and always count.
+    Microsoft evaluates each session against both the domain's DANE and MTA-STS
+    policies and reports it under both: a ``tlsa`` and an ``sts`` policy naming the same
+    policy-domain, with identical successful and failed totals. Only then is the ``sts``
+    side left out of the totals. Other senders (Postfix through sys4's tlsrpt-reporter)
+    report each session once, under the policy that applied: a DANE policy names the MX
+    host, an MTA-STS one the domain, and every session counts, even when the two totals
+    happen to be equal.
     """
-    keys = [d or p.policy_domain for p, d in zip(policies, domains, strict=True)]
-    totals: dict[tuple[object, str], list[int]] = defaultdict(lambda: [0, 0])
-    for policy, key in zip(policies, keys, strict=True):
-        row = totals[key, policy.policy_type]
-        row[0] += policy.successful + policy.failed
+    totals: dict[tuple[object, str, str], list[int]] = defaultdict(lambda: [0, 0])
+    keys = []
+    for policy, domain in zip(policies, domains, strict=True):
+        key = (domain or policy.policy_domain, _host(policy.policy_domain))
+        keys.append(key)
+        row = totals[(*key, policy.policy_type)]
+        row[0] += policy.successful
         row[1] += policy.failed
-    best: dict[object, tuple[int, int, bool, str]] = {}
-    for (key, policy_type), (sessions, failed) in totals.items():
-        candidate = (sessions, failed, policy_type == "tlsa", policy_type)
-        if policy_type != NO_POLICY and (key not in best or candidate > best[key]):
-            best[key] = candidate
     return [
-        p.policy_type == NO_POLICY or best[key][3] == p.policy_type
+        p.policy_type != "sts" or totals.get((*key, "tlsa")) != totals[(*key, "sts")]
         for p, key in zip(policies, keys, strict=True)
     ]
+
+
+def _host(name: str | None) -> str:
+    return (name or "").strip().rstrip(".").lower()
 
 
 def _policies_store(stored: list[_Planned]) -> None:
@@ -198,7 +220,7 @@ def _detail_row(tenant_id: int, policy_id: int, d: ParsedFailure) -> tuple:
         d.result_type[:64],
         (d.sending_mta_ip or "")[:64],
         (d.receiving_mx_hostname or "")[:253],
-        (d.receiving_mx_helo or "")[:253],
+        d.receiving_mx_helo or "",
         (d.receiving_ip or "")[:64],
         d.failed_session_count,
         d.additional_information or "",

@@ -69,6 +69,18 @@ def reports_insert(rows: Sequence[Report]) -> list[int | None]:
     return [ids.get(_key(getattr(row, name) for name in _KEY)) for row in rows]
 
 
+def reports_existing(keys: set[tuple]) -> dict[tuple, int]:
+    """The ids of stored reports by the unique keys of rows built for ``reports_insert``."""
+    if not keys:
+        return {}
+    rows = Report.objects.filter(
+        tenant_id__in={k[0] for k in keys}, report_id__in={k[2] for k in keys}
+    ).values_list("pk", *_KEY)
+    wanted = {_key(k) for k in keys}
+    found = {_key(key): pk for pk, *key in rows if _key(key) in wanted}
+    return {k: found[_key(k)] for k in keys if _key(k) in found}
+
+
 def _key(values: Iterable[object]) -> tuple:
     """A unique key comparable whatever the database gave back: datetimes as naive UTC
     (PostgreSQL returns them aware, SQLite naive in UTC)."""

@@ -49,6 +49,7 @@ class Outcome:
     error_code: str = ""
     error_message: str = ""
     reports: list[FoundReport] = field(default_factory=list)
+    duplicate_of: int | None = None
 
 
 def limits_from_settings() -> Limits:
@@ -215,12 +216,14 @@ def _store(claims: list[Claim], parsed: dict[int, Envelope | Outcome]) -> dict[i
             if c.message_id in waiting and c.message_id not in outcomes
         ]
         with scopes_disabled():
-            statuses = batch_store(envelopes)
+            stored = batch_store(envelopes)
         for found in envelopes:
+            done = stored[found.message_id]
             outcomes[found.message_id] = Outcome(
-                statuses[found.message_id], reports=found.envelope.reports
+                done.status, reports=found.envelope.reports, duplicate_of=done.duplicate_of
             )
         _outcomes_mark(outcomes)
+        _origins_mark([c for c in claims if c.message_id in waiting], outcomes)
     for claim in claims:
         if claim.message_id not in waiting:
             outcomes[claim.message_id] = _current_outcome(claim.message_id)
@@ -238,6 +241,23 @@ def _outcomes_mark(outcomes: dict[int, Outcome]) -> None:
             InboundMessage.objects.filter(pk__in=ids, status=Status.RECEIVED).update(
                 status=status, error_code=code, error_message=message, processed_at=now
             )
+
+
+def _origins_mark(claims: list[Claim], outcomes: dict[int, Outcome]) -> None:
+    """Note on each message the file names of the reports it carried, when it had none
+    (an e-mail's attachments), and the report a duplicate repeats: one UPDATE in all."""
+    changed = []
+    for claim in claims:
+        outcome = outcomes[claim.message_id]
+        names = [] if claim.filename else [r.filename for r in outcome.reports if r.filename]
+        if names or outcome.duplicate_of:
+            message = InboundMessage(pk=claim.message_id, filename=claim.filename)
+            message.filename = message.filename or ", ".join(dict.fromkeys(names))[:255]
+            message.duplicate_of_id = outcome.duplicate_of
+            changed.append(message)
+    if changed:
+        with scopes_disabled():
+            InboundMessage.objects.bulk_update(changed, ["filename", "duplicate_of"])
 
 
 def _current_outcome(message_id: int) -> Outcome:

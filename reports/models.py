@@ -117,6 +117,10 @@ class InboundMessage(models.Model):
     )
     imap_uidvalidity = models.BigIntegerField(null=True, blank=True)
     imap_uid = models.BigIntegerField(null=True, blank=True)
+    # The report a duplicate message repeats (the first one, if it carried several).
+    duplicate_of = models.ForeignKey(
+        "Report", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     objects = ScopedManager(tenant="tenant")
 
@@ -242,7 +246,8 @@ class FailureDetail(models.Model):
     result_type = models.CharField(max_length=64)
     sending_mta_ip = models.CharField(max_length=64, blank=True)
     receiving_mx_hostname = models.CharField(max_length=253, blank=True)
-    receiving_mx_helo = models.CharField(max_length=253, blank=True)
+    # Verbatim: Postfix puts its whole multi-line EHLO answer here, longer than any name.
+    receiving_mx_helo = models.TextField(blank=True)
     receiving_ip = models.CharField(max_length=64, blank=True)
     failed_session_count = models.BigIntegerField()
     additional_information = models.TextField(blank=True)

@@ -45,3 +45,51 @@ def test_dashboard_api_and_digest_show_the_same_week(acme: Tenant, owner: Client
     text = mail_sink.messages[0].get_body(("plain",)).get_content()
     assert re.search(rf"Sessions:\s+{totals.sessions}\b", text)
     assert re.search(rf"Failed:\s+{totals.failed}\b", text)
+
+
+POSTFIX_DAY = date(2025, 10, 1)
+
+
+@pytest.mark.django_db
+def test_every_reader_counts_postfix_dane_and_mta_sts_sessions_alike(
+    acme: Tenant, owner: Client, mail_sink
+):
+    """Postfix reports each session once, under the policy it applied (issue 12): 110 + 10
+    DANE sessions at mx1 and 70 + 10 MTA-STS sessions are 200 sessions, 20 failed, in
+    the dashboard, the overview, the breakdowns, the API, the digest and the alerts."""
+    from reports.alerts import failure_conditions
+    from tests.tlsrpt.postfix import postfix_json
+
+    domain = make_domain(acme, "example.com")
+    domain.failure_rate_threshold = 5
+    domain.save(update_fields=["failure_rate_threshold"])
+    ingest(acme, postfix_json("example.com", day=f"{POSTFIX_DAY}"))
+    period = Period(POSTFIX_DAY, POSTFIX_DAY)
+    query = f"?from={period.start}&to={period.end}"
+    with scope(tenant=acme.pk):
+        totals = selectors.domain_totals(domain, period)
+        by_type = dict(selectors.failures_by(domain, period, "result_type"))
+        conditions = failure_conditions(domain, POSTFIX_DAY)
+    assert (totals.sessions, totals.failed) == (200, 20)
+    assert by_type == {"certificate-expired": 10, "tlsa-invalid": 10}
+    assert any("20 of 200 sessions" in c.message for c in conditions)
+
+    html = owner.get(reverse("domain_dashboard", args=["acme", domain.pk]) + query)
+    shown = dict(re.findall(r'data-total="(\w+)">([^<]+)<', html.content.decode()))
+    assert (shown["sessions"], shown["failed"]) == ("200", "20")
+    overview = owner.get(reverse("tenant_home", args=["acme"]) + query).content.decode()
+    assert 'data-failed="20"' in overview
+
+    secret = ApiKey.objects.create_key(tenant=acme, name="t")[1]
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    stats = f"domain={domain.pk}&from={period.start}&to={period.end}"
+    series = api.get(f"/api/v1/stats/daily?{stats}").json()
+    assert sum(d["successful"] + d["failed"] for d in series) == 200
+    assert sum(d["failed"] for d in series) == 20
+    breakdown = api.get(f"/api/v1/stats/breakdown?by=result_type&{stats}").json()
+    assert {row["key"]: row["failed"] for row in breakdown} == by_type
+
+    with scope(tenant=acme.pk):
+        assert digest_send(tenant=acme, week_start=date(2025, 9, 29)) == 1
+    text = mail_sink.messages[0].get_body(("plain",)).get_content()
+    assert re.search(r"Sessions:\s+200\b", text) and re.search(r"Failed:\s+20\b", text)
