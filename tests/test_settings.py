@@ -167,7 +167,9 @@ print(json.dumps(Counter(f"{status}/{attempts}" for status, attempts in rows)))
 def test_the_sqlite_default_takes_concurrent_writers_without_lock_errors(tmp_path) -> None:
     """make run's default: drains in three processes at once share one SQLite file."""
     env = {**os.environ, "DEBUG": "true", "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-           "CELERY_BROKER_URL": "filesystem://", "INGEST_BATCH_SIZE": "10"}  # fmt: skip
+           "CELERY_BROKER_URL": "filesystem://", "INGEST_BATCH_SIZE": "10",
+           # Tasks queued here (adddomain's health check) stay out of the repository's var/.
+           "VAR_DIR": str(tmp_path / "var")}  # fmt: skip
     env.pop("REDIS_URL", None)
 
     def manage(*args: str) -> subprocess.Popen:
