@@ -4,11 +4,16 @@ No session, no CSRF token: a sender's MTA posts the report as
 ``application/tlsrpt+gzip`` or ``application/tlsrpt+json`` (plain ``application/json``
 and ``application/gzip`` are taken too; what the body really is, the parser sniffs).
 The body is read in bounded chunks, so an oversized one is refused with 413 without
-being held in memory. 201 once stored and committed; 503 with Retry-After when the
-database cannot be reached, so the sender tries again.
+being held in memory. A chunked body (``Transfer-Encoding: chunked``, no Content-Length;
+senders' HTTP clients may stream) is read from the server's own input when the server
+de-chunks it and ends the stream at the body's end (``wsgi.input_terminated``, as
+gunicorn does): Django alone reads a body without Content-Length as empty. 201 once
+stored and committed; 503 with Retry-After when the database cannot be reached, so the
+sender tries again.
 """
 
 import logging
+from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError
@@ -50,13 +55,22 @@ def _read_limited(request: HttpRequest, limit: int) -> bytes | None:
     length = request.META.get("CONTENT_LENGTH")
     if length and length.isdigit() and int(length) > limit:
         return None
+    stream = _body_stream(request)
     chunks, total = [], 0
-    while chunk := request.read(_CHUNK):
+    while chunk := stream.read(_CHUNK):
         total += len(chunk)
         if total > limit:
             return None
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _body_stream(request: HttpRequest) -> Any:
+    """Django's stream (bounded by Content-Length), or for a chunked request the
+    server's terminated input."""
+    if not request.META.get("CONTENT_LENGTH") and request.META.get("wsgi.input_terminated"):
+        return request.META["wsgi.input"]
+    return request
 
 
 @csrf_exempt

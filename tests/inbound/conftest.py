@@ -3,6 +3,7 @@
 import asyncio
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -153,3 +154,48 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@dataclass
+class Gunicorn:
+    host: str
+    port: int
+    max_bytes: int
+
+
+GUNICORN_MAX_BYTES = 64 * 1024
+
+
+@pytest.fixture
+def gunicorn_server(transactional_db: None, broker_url: str) -> Iterator[Gunicorn]:
+    """The web app under a real gunicorn (one sync worker) on a free loopback port, against
+    the test database, with a small ``TLSRPT_MAX_MESSAGE_BYTES``."""
+    import sys
+
+    from tests.conftest import ROOT, database_url
+
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "CELERY_BROKER_URL": broker_url,
+        "CONN_MAX_AGE": "0",
+        "TLSRPT_MAX_MESSAGE_BYTES": str(GUNICORN_MAX_BYTES),
+    }
+    cmd = [sys.executable, "-m", "gunicorn", "tlsrpt_saas.wsgi:application",
+           "--bind", f"127.0.0.1:{port}", "--workers", "1", "--log-level", "warning"]  # fmt: skip
+    process = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and process.poll() is None:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.05)
+        else:
+            pytest.fail("gunicorn did not start listening")
+        yield Gunicorn("127.0.0.1", port, GUNICORN_MAX_BYTES)
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(20)
+        _end_other_sessions()
