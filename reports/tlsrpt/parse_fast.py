@@ -14,12 +14,13 @@ and needs no separate depth walk.
 msgspec, like every JSON library, keeps the last of a repeated key, and a report whose
 object repeats a key means different things to different readers. Decoded here, every
 member is a struct field and an absent one stays ``UNSET``, so encoding the structs again
-writes each member once: the raw JSON holds exactly as many keys (each ends in ``":``)
-unless one is repeated. Any doubt (a ``\\u`` escape, which could hide a quote or a colon)
-goes to the checking path, whose JSON hook names the repeated key.
+writes each member once. Outside strings a colon only ends a key; inside them the raw
+JSON and the encoding hold the same colons (a colon can be escaped only as
+``\\u003a``, left to the checking path). So the raw JSON has as many colons as the
+encoding unless a key is repeated, and then the checking path, whose JSON hook names
+the key, decides.
 """
 
-import re
 from typing import Annotated
 
 import msgspec
@@ -37,8 +38,6 @@ Count = Annotated[int, Meta(ge=0, le=_MAX_COUNT)]
 # Optional members default to UNSET, not None: ``null`` and absent must encode apart.
 Text = str | UnsetType | None
 Strings = str | list[str] | UnsetType | None
-# A key end with white space before its colon (Jackson writes ``"key" : value``).
-_SPACED_KEY_END = re.compile(rb'"[ \t\r\n]+:')
 
 
 class _Detail(Struct, forbid_unknown_fields=True, rename="kebab"):
@@ -96,8 +95,8 @@ class _NotFast(Exception):
 
 def report_or_none(raw: bytes, limits: Limits) -> Report | None:
     """The report in ``raw`` (BOM already removed), or None to take the checking path."""
-    if limits.max_json_depth < _DEPTH or b"\\u" in raw:
-        return None  # an escape could hide a quote, a colon or a NUL: see _keys_once
+    if limits.max_json_depth < _DEPTH or b"\\u0000" in raw or b"\\u003" in raw:
+        return None  # NUL, which the checking path replaces; an escaped colon (_keys_once)
     try:
         decoded = _DECODER.decode(raw)
     except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
@@ -114,15 +113,8 @@ def report_or_none(raw: bytes, limits: Limits) -> Report | None:
 
 
 def _keys_once(raw: bytes, decoded: _Report) -> bool:
-    """Whether no object of ``raw`` (without ``\\u`` escapes) repeats a key.
-
-    Inside strings a quote is escaped (``\\"``) in ``raw`` and in the encoding alike, so
-    both hold the same ``":`` apart from key ends, which only ``raw`` can have more of.
-    """
-    keys = raw.count(b'":')
-    if _SPACED_KEY_END.search(raw) is not None:
-        keys = len(re.findall(rb'"[ \t\r\n]*:', raw))
-    return keys == _ENCODER.encode(decoded).count(b'":')
+    """Whether no object of ``raw`` (no escaped colon in it) repeats a key."""
+    return raw.count(b":") == _ENCODER.encode(decoded).count(b":")
 
 
 def _report(doc: _Report) -> Report:
