@@ -101,7 +101,10 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     document = dict(pairs)
     if len(document) != len(pairs):
         seen: set[str] = set()
-        key = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        for key, _ in pairs:
+            if key in seen:
+                break
+            seen.add(key)
         raise TlsRptError(
             "json_duplicate_key",
             f"The report repeats the key {json.dumps(key[:100])} in one object, so "
