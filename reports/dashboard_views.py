@@ -34,7 +34,6 @@ def domain_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
     raw = selectors.raw_window(period)
     totals = selectors.domain_totals(domain, period)
     last_day = selectors.last_report_day(domain)
-    raw_period = raw.period or period  # an empty window reads nothing: see below
     context = {
         "domain": domain,
         "period": period,
@@ -58,10 +57,10 @@ def domain_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
         "by_org": selectors.failures_by(domain, period, "organization"),
         "by_policy": selectors.failures_by_policy_type(domain, period),
         "raw": raw,
-        "by_ip": selectors.failures_by_sending_ip(domain, raw_period) if raw.period else [],
+        "by_ip": selectors.failures_by_sending_ip(domain, raw.period) if raw.period else [],
         "reasons": [
             (code, n, reason(code, domain.name))
-            for code, n in (selectors.failure_reasons(domain, raw_period) if raw.period else [])
+            for code, n in (selectors.failure_reasons(domain, raw.period) if raw.period else [])
         ],
         "organizations": selectors.organizations(domain, period),
         "last_report_day": last_day,
@@ -69,7 +68,7 @@ def domain_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
             latest=last_day,
             shown=period,
             sessions=totals.sessions,
-            time_zone=domain.tenant.time_zone,
+            time_zone=request.tenant.time_zone,
         ),
     }
     return render(request, "reports/domain_dashboard.html", context)

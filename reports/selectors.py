@@ -4,7 +4,8 @@ Time series and breakdowns read the daily rollups (DailyStat, DailyFailure), nev
 raw reports. Domain totals use the *counted* columns, so a session reported under both
 a tlsa and an sts policy (Microsoft does this) counts once; the policy-type breakdown
 uses the per-policy columns. Days are UTC report days (a report counts for the day of
-its start); a period is a range of them ending today in the tenant's time zone.
+its start); a period is any range of them, by default the last days up to today in the
+tenant's time zone; long ones are shown in buckets (``Period.step``).
 Callers are inside the tenant's scope.
 """
 
@@ -15,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import DateField, F, Max, OuterRef, Q, Subquery, Sum
+from django.db.models import Case, DateField, F, Max, OuterRef, Q, Subquery, Sum, Value, When
 from django.db.models.functions import Trunc
 from django.utils import timezone
 
@@ -158,25 +159,8 @@ def domain_totals(domain: Domain, period: Period) -> Totals:
 def overview(domains: list[Domain], period: Period) -> list[DomainSummary]:
     """Every domain with its figures for ``period``, worst (most failed sessions) first."""
     ids = [d.pk for d in domains]
-    previous = period.previous()
-    # Summed in the database, so a range of years costs one row per domain here.
-    sums = (
-        DailyStat.objects.filter(Period(previous.start, period.end).q(), domain_id__in=ids)
-        .values("domain_id")
-        .annotate(
-            s=Sum("counted_successful", filter=period.q()),
-            f=Sum("counted_failed", filter=period.q()),
-            ps=Sum("counted_successful", filter=previous.q()),
-            pf=Sum("counted_failed", filter=previous.q()),
-        )
-        .order_by()
-    )
-    now, before = defaultdict(Totals), defaultdict(Totals)
-    for row in sums:
-        now[row["domain_id"]] = Totals(row["s"] or 0, row["f"] or 0)
-        before[row["domain_id"]] = Totals(row["ps"] or 0, row["pf"] or 0)
     step = period.step(SPARKLINE_POINTS)
-    daily = _failed_by_bucket(ids, period, step)
+    now, before, daily = _sums_by_bucket(ids, period, step)
     # One index lookup per domain (the rollup's unique key starts with domain, day).
     last = dict(
         Domain.objects.filter(pk__in=ids)
@@ -202,19 +186,32 @@ def overview(domains: list[Domain], period: Period) -> list[DomainSummary]:
     return sorted(summaries, key=lambda s: (-s.totals.failed, s.domain.name))
 
 
-def _failed_by_bucket(ids: list[int], period: Period, step: str) -> dict[int, dict[date, int]]:
+def _sums_by_bucket(ids: list[int], period: Period, step: str) -> tuple[dict, dict, dict]:
+    """Per domain: totals of ``period`` and of the one before, failed sessions per bucket.
+
+    One scan of the rollups, summed in the database by (domain, bucket); the previous
+    period's rows all fall in one bucket, NULL. A range of years costs at most
+    ``SPARKLINE_POINTS`` rows per domain.
+    """
+    bucket = Case(When(day__lt=period.start, then=Value(None)), default=_bucket(step))
     rows = (
-        DailyStat.objects.filter(period.q(), domain_id__in=ids)
-        .annotate(bucket=_bucket(step))
+        DailyStat.objects.filter(Period(period.previous().start, period.end).q(), domain_id__in=ids)
+        .annotate(bucket=bucket)
         .values("domain_id", "bucket")
-        .annotate(f=Sum("counted_failed"))
+        .annotate(s=Sum("counted_successful"), f=Sum("counted_failed"))
         .order_by()
-        .values_list("domain_id", "bucket", "f")
+        .values_list("domain_id", "bucket", "s", "f")
     )
+    now: dict[int, Totals] = defaultdict(Totals)
+    before: dict[int, Totals] = defaultdict(Totals)
     daily: dict[int, dict[date, int]] = defaultdict(lambda: defaultdict(int))
-    for domain_id, bucket, failed in rows:
-        daily[domain_id][_as_bucket(bucket, step)] += failed or 0
-    return daily
+    for domain_id, start, successful, failed in rows:
+        totals = before[domain_id] if start is None else now[domain_id]
+        totals.successful += successful or 0
+        totals.failed += failed or 0
+        if start is not None:
+            daily[domain_id][_as_bucket(start, step)] += failed or 0
+    return now, before, daily
 
 
 def _as_bucket(value: date | datetime, step: str) -> date:
