@@ -125,11 +125,18 @@ def report_list(request: HttpRequest) -> HttpResponse:
         reports = reports.filter(pk__in=policies.values("report_id"))
     if filters["organization"]:
         reports = reports.filter(organization=filters["organization"])
+    date_errors = []
     for key, lookup in (("from", "day__gte"), ("to", "day__lte")):
         try:
             reports = reports.filter(**{lookup: date.fromisoformat(filters[key])})
         except ValueError:
+            if filters[key]:  # said on the page, never dropped silently
+                date_errors.append(f"“{filters[key]}” is not a date: give dates as YYYY-MM-DD.")
             filters[key] = ""
+    if filters["from"] and filters["to"] and filters["to"] < filters["from"]:
+        date_errors.append(
+            f"The period ends ({filters['to']}) before it starts ({filters['from']})."
+        )
     after = _after(request.GET.get("after", ""))
     if filters["domain"].isdigit() and not (filters["result_type"] or filters["organization"]):
         page = _page_by_domain_policies(policies, filters, after)
@@ -144,6 +151,7 @@ def report_list(request: HttpRequest) -> HttpResponse:
         "reports": page,
         "next_cursor": _cursor(page[-1]) if more else None,
         "filters": filters,
+        "date_errors": date_errors,
         "query": query,
         "domains": Domain.objects.order_by("name"),
         "organizations": selectors.organization_names(request.tenant.pk),

@@ -116,6 +116,20 @@ def test_report_list_filters_and_detail(data) -> None:
     assert json.loads(raw.content)["organization-name"] == "Microsoft"
 
 
+def test_report_list_says_which_dates_it_cannot_use(data) -> None:
+    tenant, _domain = data
+    client = fresh_client()
+    login(client, owner_of(tenant))
+    listing = reverse("report_list", args=["acme"])
+
+    page = client.get(listing, {"from": "2024-13-01"}).content.decode()
+    assert "“2024-13-01” is not a date" in page and "shown without that limit" in page
+    assert page.count("data-report=") == 2
+    backwards = client.get(listing, {"from": "2030-01-02", "to": "2030-01-01"}).content.decode()
+    assert "ends (2030-01-01) before it starts (2030-01-02)" in backwards
+    assert 'id="date-error"' not in client.get(listing, {"from": "2020-01-01"}).content.decode()
+
+
 def test_report_list_pages_by_cursor() -> None:
     tenant = make_tenant("acme")
     make_domain(tenant, "example.org")
