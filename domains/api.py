@@ -9,7 +9,7 @@ from rest_framework.response import Response
 
 from accounts.api_auth import TenantAPIView
 from domains.lifecycle import domain_add, domain_remove
-from domains.models import Domain
+from domains.models import Domain, VerifiedBy
 from domains.names import DomainNameError
 from domains.selectors import latest_checks
 from domains.verification import domain_check
@@ -33,6 +33,7 @@ class DomainSerializer(serializers.ModelSerializer):
     """A domain; ``health`` is the latest definitive DNS check of each kind (from context)."""
 
     state = serializers.CharField(read_only=True)
+    verified_by = serializers.SerializerMethodField()
     records = serializers.SerializerMethodField()
     health = serializers.SerializerMethodField()
 
@@ -41,6 +42,13 @@ class DomainSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "state", "verified_at", "verified_by", "checked_at",
                   "check_message", "tlsrpt_ok", "tlsrpt_message", "records", "health"]  # fmt: skip
         read_only_fields = fields
+
+    @extend_schema_field(
+        serializers.ChoiceField(choices=VerifiedBy.choices, allow_null=True),
+    )
+    def get_verified_by(self, domain: Domain) -> str | None:
+        """How a verified domain was verified; null while it is not."""
+        return domain.verified_by or None
 
     def get_records(self, domain: Domain) -> dict[str, dict[str, str]]:
         tenant = domain.tenant

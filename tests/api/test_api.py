@@ -75,7 +75,7 @@ def test_a_read_key_cannot_write_and_a_write_key_adds_a_domain() -> None:
     )
     assert response.status_code == 201
     body = response.json()
-    assert (body["name"], body["state"]) == ("example.org", "pending")
+    assert (body["name"], body["state"], body["verified_by"]) == ("example.org", "pending", None)
     assert body["records"]["tlsrpt"]["value"] == f"v=TLSRPTv1; rua=mailto:{acme.inbound_address}"
 
 
