@@ -130,11 +130,15 @@ def test_raw_row_parts_say_when_the_period_reaches_past_retention(
     reasons = re.search(r'id="reasons-title">.*?</section>', page, re.S).group(0)
     assert note in reasons
     assert "code-192.0.2.2" in reasons and "code-192.0.2.1" not in reasons
-    assert f"the failure details CSV has none before {days_ago(30)}" in page
+    assert f"purge has run, the failure details CSV has none before {days_ago(30)}" in page
 
     old = dashboard(owner, domain, **{"from": days_ago(120), "to": days_ago(90)})
     assert total(old, "failed") == "2"
     assert old.count("none of this period is left") == 2  # sending IPs, reason codes
+    # The empty parts speak of the days they cover, not of the period (which has failures).
+    assert "No failed sessions in the days this table covers." in old
+    assert "No failed sessions in this period." not in old
+    assert "No reason codes in the days this table covers." in old
     recent = dashboard(owner, domain, days="7")
     assert 'class="small alert alert-warning py-1 px-2 raw-note"' not in recent
 
