@@ -15,12 +15,19 @@ PROBE = (
 )
 
 
-def _settings_with(env: dict[str, str]) -> subprocess.CompletedProcess:
+# Queues a task on the default broker, as a management command does (adddomain, ingest).
+QUEUE_PROBE = (
+    "import django; django.setup(); from tlsrpt_saas.celery import app;"
+    "conn = app.connection_for_write(); conn.ensure_connection(); conn.release()"
+)
+
+
+def _settings_with(env: dict[str, str], probe: str = PROBE) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if not k.endswith("_URL") and k not in {
         "SECRET_KEY", "DEBUG"}}  # fmt: skip
     clean["DJANGO_SETTINGS_MODULE"] = "tlsrpt_saas.settings"
     return subprocess.run(
-        [sys.executable, "-c", PROBE], cwd=ROOT, env={**clean, **env},
+        [sys.executable, "-c", probe], cwd=ROOT, env={**clean, **env},
         capture_output=True, text=True, check=False,
     )  # fmt: skip
 
@@ -31,10 +38,18 @@ def test_with_nothing_set_but_debug_it_uses_sqlite_filesystem_broker_and_console
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {
         "db": "django.db.backends.sqlite3",
-        "broker": "filesystem://",
+        "broker": "filesystem://localhost/",
         "email": "django.core.mail.backends.console.EmailBackend",
         "debug": True,
     }
+
+
+def test_the_default_broker_says_nothing_to_a_newcomer(tmp_path) -> None:
+    """kombu warned "No hostname was supplied" on every command of the README's walk."""
+    result = _settings_with({"DEBUG": "true", "VAR_DIR": str(tmp_path)}, QUEUE_PROBE)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
 
 
 def test_without_debug_a_secret_key_is_required() -> None:

@@ -269,7 +269,8 @@ else:
     # The no-configuration fallback: kombu's filesystem transport needs its folders.
     for _folder in ("queue", "processed", "control"):
         (_BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
+    # The host is unused; naming it keeps kombu from warning on every command.
+    CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://localhost/")
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_BROKER_DIR / "queue"),
         "data_folder_out": str(_BROKER_DIR / "queue"),
