@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-# env.str("NAME", ...), environ.Env().str("NAME"), env("NAME"), os.getenv("NAME"),
-# os.environ.get("NAME"), os.environ["NAME"]
+# env.str("NAME", ...), environ.Env().str("NAME"), env("NAME"), env_bool("NAME", ...),
+# os.getenv("NAME"), os.environ.get("NAME"), os.environ["NAME"]
 ENV_READ = re.compile(
-    r"""(?:\benv(?:iron\.Env\(\))?(?:\.\w+)?\(|\bos\.getenv\(|\bos\.environ(?:\.get\(|\[))"""
+    r"""(?:\benv(?:iron\.Env\(\))?(?:\.\w+|_bool)?\(|\bos\.getenv\(|\bos\.environ(?:\.get\(|\[))"""
     r"""\s*["']([A-Z][A-Z0-9_]*)["']"""
 )
 

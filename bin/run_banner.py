@@ -16,7 +16,8 @@ from check_settings_documented import ROOT, settings_variables
 
 # Read by settings, but not needed by createtenant, adddomain and ingest: not printed.
 NOT_NEEDED = {"FIELD_ENCRYPTION_KEYS", "EMAIL_URL"}
-TRUE = {"true", "on", "ok", "y", "yes", "1"}
+# What settings.env_bool reads as true (anything else but its false words is refused).
+TRUE = {"true", "1", "yes", "on"}
 
 
 def command_prefix(environ: Mapping[str, str]) -> str:

@@ -2,8 +2,11 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
+
+import pytest
 
 from tests.conftest import ROOT
 
@@ -57,6 +60,62 @@ def test_without_debug_a_secret_key_is_required() -> None:
 
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr
+
+
+# Each boolean variable settings.py reads, and the setting that shows its value.
+BOOLEANS = {
+    "DEBUG": "DEBUG",
+    "SECURE_COOKIES": "SESSION_COOKIE_SECURE",
+    "SECURE_SSL_REDIRECT": "SECURE_SSL_REDIRECT",
+    "INBOUND_SMTP_LMTP": "INBOUND_SMTP_LMTP",
+    "TLSRPT_VERIFY_DKIM": "TLSRPT_VERIFY_DKIM",
+    "CELERY_TASK_ALWAYS_EAGER": "CELERY_TASK_ALWAYS_EAGER",
+}
+BOOLEAN_PROBE = (
+    "import json, django; from django.conf import settings; django.setup();"
+    f"print(json.dumps({{name: getattr(settings, name) for name in {list(BOOLEANS.values())}}}))"
+)
+
+
+def test_every_boolean_setting_is_read_strictly() -> None:
+    text = (ROOT / "tlsrpt_saas" / "settings.py").read_text()
+
+    assert set(re.findall(r"\benv_bool\(\"(\w+)\"", text)) == set(BOOLEANS)
+    assert "env.bool(" not in text
+
+
+@pytest.mark.parametrize("name", sorted(BOOLEANS))
+def test_a_misspelt_boolean_stops_start_up_naming_the_variable(name: str) -> None:
+    result = _settings_with({"SECRET_KEY": "x" * 50, name: "ture"}, BOOLEAN_PROBE)
+
+    assert result.returncode != 0
+    assert f"ImproperlyConfigured: {name}='ture' is not a boolean" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("spelling", "value"),
+    [("true", True), ("FALSE", False), ("1", True), ("0", False),
+     ("Yes", True), ("no", False), ("ON", True), ("off", False)],
+)  # fmt: skip
+def test_each_accepted_spelling_of_a_boolean_starts_with_its_value(
+    spelling: str, value: bool
+) -> None:
+    env = {"SECRET_KEY": "x" * 50} | dict.fromkeys(BOOLEANS, spelling)
+    result = _settings_with(env, BOOLEAN_PROBE)
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == dict.fromkeys(BOOLEANS.values(), value)
+
+
+def test_an_empty_boolean_means_its_default() -> None:
+    env = {"SECRET_KEY": "x" * 50, "SITE_URL": "https://tlsrpt.example.com"}
+    result = _settings_with(env | dict.fromkeys(BOOLEANS, ""), BOOLEAN_PROBE)
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {
+        "DEBUG": False, "SESSION_COOKIE_SECURE": True, "SECURE_SSL_REDIRECT": True,
+        "INBOUND_SMTP_LMTP": False, "TLSRPT_VERIFY_DKIM": True, "CELERY_TASK_ALWAYS_EAGER": False,
+    }  # fmt: skip
 
 
 def _env_example() -> dict[str, str]:

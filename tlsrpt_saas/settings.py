@@ -4,6 +4,7 @@ With nothing set the project still runs for a newcomer: SQLite and a filesystem 
 broker under ``var/``, console email, and a development secret key (only with DEBUG on).
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,7 +15,27 @@ VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
 
 env = environ.Env()
 
-DEBUG = env.bool("DEBUG", default=False)
+_TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
+
+
+def env_bool(name: str, *, default: bool) -> bool:
+    """The boolean variable ``name``: true/false, 1/0, yes/no or on/off, in any case.
+
+    Unset or empty gives ``default``; anything else stops start-up. django-environ's
+    ``env.bool`` reads every unknown word as false, so ``SECURE_COOKIES=ture`` turned
+    secure cookies off without a word.
+    """
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
+        return default
+    if value in _TRUE + _FALSE:
+        return value in _TRUE
+    raise environ.ImproperlyConfigured(
+        f"{name}={os.environ[name]!r} is not a boolean: use true or false (or 1/0, yes/no, on/off)."
+    )
+
+
+DEBUG = env_bool("DEBUG", default=False)
 _DEV_SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"  # noqa: S105
 SECRET_KEY = env.str("SECRET_KEY", default=_DEV_SECRET_KEY if DEBUG else "")
 if not SECRET_KEY:
@@ -182,8 +203,8 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Production hardening; `manage.py check --deploy` passes with DEBUG off and HTTPS SITE_URL.
 _HTTPS = SITE_URL.startswith("https://")
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=_HTTPS)
-SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=_HTTPS)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", default=_HTTPS)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=_HTTPS)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if _HTTPS else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_PRELOAD = _HTTPS
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
@@ -220,7 +241,7 @@ DOMAIN_VERIFY_INTERVAL_MINUTES = env.int("DOMAIN_VERIFY_INTERVAL_MINUTES", defau
 # STARTTLS with this certificate and key (PEM files) when set.
 INBOUND_SMTP_HOST = env.str("INBOUND_SMTP_HOST", default="127.0.0.1")
 INBOUND_SMTP_PORT = env.int("INBOUND_SMTP_PORT", default=2525)
-INBOUND_SMTP_LMTP = env.bool("INBOUND_SMTP_LMTP", default=False)
+INBOUND_SMTP_LMTP = env_bool("INBOUND_SMTP_LMTP", default=False)
 INBOUND_SMTP_TLS_CERT = env.str("INBOUND_SMTP_TLS_CERT", default="")
 INBOUND_SMTP_TLS_KEY = env.str("INBOUND_SMTP_TLS_KEY", default="")
 # The HTTPS door: reports a tenant's URL accepts per minute.
@@ -238,7 +259,7 @@ TLSRPT_MAX_DECOMPRESSED_BYTES = env.int("TLSRPT_MAX_DECOMPRESSED_BYTES", default
 TLSRPT_MAX_MIME_PARTS = env.int("TLSRPT_MAX_MIME_PARTS", default=1000)
 TLSRPT_MAX_JSON_DEPTH = env.int("TLSRPT_MAX_JSON_DEPTH", default=32)
 TLSRPT_MAX_FAILURE_DETAILS = env.int("TLSRPT_MAX_FAILURE_DETAILS", default=100_000)
-TLSRPT_VERIFY_DKIM = env.bool("TLSRPT_VERIFY_DKIM", default=True)
+TLSRPT_VERIFY_DKIM = env_bool("TLSRPT_VERIFY_DKIM", default=True)
 # Processing (reports.ingest): a drain claims waiting messages in batches of at most this
 # many messages and bytes, and runs for this long before handing over to a new drain.
 INGEST_BATCH_SIZE = env.int("INGEST_BATCH_SIZE", default=100)
@@ -296,7 +317,7 @@ CELERY_TASK_ROUTES = {
     "reports.digest_tasks.*": {"queue": "mail"},
     "reports.retention_tasks.*": {"queue": "default"},
 }
-CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Celery's Django fixup otherwise closes the database connection around every task (a
