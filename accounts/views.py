@@ -60,12 +60,12 @@ def tenant_new(request: HttpRequest) -> HttpResponse:
 def tenant_home(request: HttpRequest) -> HttpResponse:
     """The tenant's overview, with the onboarding checklist until it is all done."""
     from domains.selectors import latest_checks, problems
-    from reports.dashboard_views import period_from
-    from reports.findings import finding
+    from reports.dashboards.findings import finding
+    from reports.dashboards.onboarding import checklist
+    from reports.dashboards.periods import latest_period
+    from reports.dashboards.selectors import PERIODS, SPARKLINE_POINTS, overview
+    from reports.dashboards.views import period_from
     from reports.models import Alert
-    from reports.onboarding import checklist
-    from reports.periods import latest_period
-    from reports.selectors import PERIODS, SPARKLINE_POINTS, overview
 
     domains = list(Domain.objects.order_by("name"))
     choice = period_from(request)

@@ -2,7 +2,7 @@
 
 Imported only after ``e2e.prepare()`` has set Django up on the benchmark database. A run
 stores every message first with the queue off (storing is the SMTP door's cost, timed on
-its own), wakes processing for each message as the doors do (``reports.wake``: one
+its own), wakes processing for each message as the doors do (``reports.ingest.wake``: one
 ``drain_inbound`` task is queued) while the worker is not consuming, then times from the
 moment the worker starts consuming until every message has left ``received``: task
 delivery, claiming, parsing, rows and rollups committed.

@@ -1,6 +1,6 @@
 """Where the time of one message goes, in this process, without Celery.
 
-``breakdown`` times ``reports.ingest.backlog_drain`` (what the ``drain_inbound`` task
+``breakdown`` times ``reports.ingest.messages.backlog_drain`` (what the ``drain_inbound`` task
 runs: claims, batches) over stored messages and, apart, the parse alone
 (``envelope_extract``): the rest is the database work. Set against a worker's figure, the
 difference is what Celery adds. ``hot_functions`` is cProfile's view of the drain,
@@ -20,7 +20,7 @@ from collections.abc import Callable
 from django.db import connections
 
 from bench.e2e_db import messages_store, tables_clear
-from reports.ingest import backlog_drain, envelope_extract
+from reports.ingest.messages import backlog_drain, envelope_extract
 
 
 def _drain(ids: list[int]) -> None:

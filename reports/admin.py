@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from reports.ingest import message_reprocess
+from reports.ingest.messages import message_reprocess
 from reports.models import DailyStat, FailureDetail, InboundMessage, PolicyResult, Report
 
 

@@ -2,7 +2,9 @@
 
 from django.urls import path
 
-from reports import dashboard_views, digest_views, mailbox_views, views
+from reports.dashboards import views as dashboard_views
+from reports.digests import views as digest_views
+from reports.inbound import mailbox_views, views
 from reports.inbound.http import tlsrpt_post
 
 tenant_patterns = [

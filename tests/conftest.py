@@ -117,8 +117,8 @@ def _isolated_broker(broker_url: str) -> None:
 def _empty_broker(broker_url: str) -> None:
     """No test inherits another's tasks: queued, held unacknowledged by a worker that was
     stopped (they would come back after the visibility timeout), or the "a drain is
-    queued" flag (reports.wake)."""
-    from reports.wake import FLAG
+    queued" flag (reports.ingest.wake)."""
+    from reports.ingest.wake import FLAG
 
     queues = ("ingest", "dns", "mail", "default")
     redis.Redis.from_url(broker_url).delete(

@@ -9,9 +9,9 @@ from django.urls import reverse
 from django_scopes import scope
 
 from accounts.models import ApiKey, Tenant
-from reports import selectors
-from reports.digest import digest_send
-from reports.selectors import Period
+from reports.dashboards import selectors
+from reports.dashboards.selectors import Period
+from reports.digests.weekly import digest_send
 from tests.factories import make_domain
 from tests.reports.helpers import corpus, corpus_files, ingest
 
@@ -57,7 +57,7 @@ def test_every_reader_counts_postfix_dane_and_mta_sts_sessions_alike(
     """Postfix reports each session once, under the policy it applied (issue 12): 110 + 10
     DANE sessions at mx1 and 70 + 10 MTA-STS sessions are 200 sessions, 20 failed, in
     the dashboard, the overview, the breakdowns, the API, the digest and the alerts."""
-    from reports.alerts import failure_conditions
+    from reports.alerts.rules import failure_conditions
     from tests.tlsrpt.postfix import postfix_json
 
     domain = make_domain(acme, "example.com")

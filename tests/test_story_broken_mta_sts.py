@@ -17,10 +17,10 @@ from accounts.models import Tenant
 from domains.checks import domain_health_check
 from domains.findings import Finding
 from domains.models import CheckKind, DnsCheck
-from reports import selectors
-from reports.alerts import alerts_evaluate
-from reports.digest import digest_send
-from reports.selectors import Period
+from reports.alerts.rules import alerts_evaluate
+from reports.dashboards import selectors
+from reports.dashboards.selectors import Period
+from reports.digests.weekly import digest_send
 from tests.conftest import wait_until
 from tests.domains.zones import break_sts, publish_good
 from tests.factories import make_domain

@@ -7,7 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from accounts.api import TenantView
 from domains.api import DomainDetailView, DomainListView, DomainVerifyView
-from reports.api import (
+from reports.api.views import (
     FailureListView,
     InboundDetailView,
     InboundListView,

@@ -265,9 +265,9 @@ TLSRPT_VERIFY_DKIM = env_bool("TLSRPT_VERIFY_DKIM", default=True)
 INGEST_BATCH_SIZE = env.int("INGEST_BATCH_SIZE", default=100)
 INGEST_BATCH_BYTES = env.int("INGEST_BATCH_BYTES", default=256 * 1024)
 INGEST_DRAIN_SECONDS = env.int("INGEST_DRAIN_SECONDS", default=60)
-# How long the "a drain is queued" flag lasts if its task is lost (reports.wake).
+# How long the "a drain is queued" flag lasts if its task is lost (reports.ingest.wake).
 INGEST_WAKE_SECONDS = env.int("INGEST_WAKE_SECONDS", default=10)
-# Retention (reports.retention), in days; 0 keeps for ever. The daily rollups are kept.
+# Retention (reports.ingest.retention), in days; 0 keeps for ever. The daily rollups are kept.
 INBOUND_RETENTION_DAYS = env.int("INBOUND_RETENTION_DAYS", default=90)
 REPORT_RETENTION_DAYS = env.int("REPORT_RETENTION_DAYS", default=730)
 DNS_CHECK_RETENTION_DAYS = env.int("DNS_CHECK_RETENTION_DAYS", default=90)
@@ -365,7 +365,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reports.digest_tasks.queue_weekly_digests",
         "schedule": 3600.0,
     },
-    # What is past its retention (reports.retention) is deleted daily; a purge that runs
+    # What is past its retention (reports.ingest.retention) is deleted daily; a purge that runs
     # out of time goes on a minute later.
     "purge-expired": {
         "task": "reports.retention_tasks.purge_expired_rows",

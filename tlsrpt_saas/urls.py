@@ -13,7 +13,7 @@ from accounts import urls as accounts_urls
 from accounts import views as accounts_views
 from domains import urls as domains_urls
 from reports import urls as reports_urls
-from reports.digest_views import digest_unsubscribe
+from reports.digests.views import digest_unsubscribe
 
 # The admin logs in through allauth: same rate limits, verified email and two factors.
 admin.site.login = secure_admin_login(admin.site.login)

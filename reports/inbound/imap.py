@@ -27,9 +27,9 @@ from django.utils import timezone
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
 
+from reports.inbound.secrets import secret_decrypt
 from reports.inbound.store import inbound_store
 from reports.models import Channel, InboundMessage, MailboxFailure, MailboxSource, TlsMode
-from reports.secrets import secret_decrypt
 
 logger = logging.getLogger(__name__)
 

@@ -42,12 +42,12 @@ def inbound_store(
 
 
 def inbound_queue(*, message_id: int) -> None:
-    """Wake processing (``reports.wake``); if the broker is down, mark the message instead.
+    """Wake processing (``reports.ingest.wake``); if the broker is down, mark the message.
 
     The message is already committed, so the sender has been (or will be) told it is
     safe: a broker outage must neither lose it nor turn into an error for the sender.
     """
-    from reports.wake import ingest_wake
+    from reports.ingest.wake import ingest_wake
 
     try:
         ingest_wake()

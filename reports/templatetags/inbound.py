@@ -3,7 +3,7 @@
 from django import template
 from django.utils.html import format_html
 
-from reports.explanations import explain
+from reports.dashboards.explanations import explain
 from reports.models import InboundMessage
 
 register = template.Library()

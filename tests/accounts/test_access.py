@@ -16,9 +16,9 @@ from django_scopes import scopes_disabled
 
 from accounts.models import ApiKey, Invitation, Membership, Role, Tenant
 from domains.models import Domain
+from reports.inbound.secrets import secret_encrypt
 from reports.inbound.store import inbound_store
 from reports.models import Channel, InboundMessage, MailboxSource, Report
-from reports.secrets import secret_encrypt
 from tests.factories import make_domain, make_member, make_tenant, owner_of
 from tests.reports.helpers import ingest
 from tests.reports.mail import report_email, report_json

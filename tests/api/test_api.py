@@ -11,7 +11,7 @@ from django_scopes import scope, scopes_disabled
 
 from accounts.models import ApiKey, KeyScope, Role, Tenant
 from domains.models import Domain
-from reports import selectors
+from reports.dashboards import selectors
 from reports.models import InboundMessage, Report, Status
 from tests.dnsserver import ZoneResolver
 from tests.factories import make_domain, make_member, make_tenant
@@ -284,7 +284,7 @@ def test_failures_and_breakdowns_with_exact_numbers() -> None:
 def test_upload_then_read_the_outcome_and_reprocess() -> None:
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from reports.ingest import message_run
+    from reports.ingest.messages import message_run
 
     acme = make_tenant("acme")
     domain = make_domain(acme, "example.org", verified=False)

@@ -23,9 +23,9 @@ from django_scopes import scope
 from playwright.sync_api import Browser, Page, expect
 
 from accounts.models import Tenant
-from reports.alert_tasks import evaluate_tenant_alerts
-from reports.digest import week_of
-from reports.digest_tasks import send_tenant_digest
+from reports.alerts.tasks import evaluate_tenant_alerts
+from reports.digests.tasks import send_tenant_digest
+from reports.digests.weekly import week_of
 from reports.models import InboundMessage, Status
 from tests.conftest import CORPUS, wait_until
 from tests.dnsserver import ZoneResolver

@@ -8,7 +8,7 @@ from django.test import Client
 from django_scopes import scope
 
 from accounts.models import Tenant
-from reports.ingest import message_run
+from reports.ingest.messages import message_run
 from reports.models import InboundMessage, Report, Status
 from tests.factories import make_domain, make_tenant
 from tests.reports.mail import report_json

@@ -8,7 +8,7 @@ import socket
 import pytest
 from django_scopes import scope
 
-from reports.ingest import message_run
+from reports.ingest.messages import message_run
 from reports.models import InboundMessage, Status
 from tests.factories import make_domain, make_tenant
 from tests.inbound.conftest import Gunicorn

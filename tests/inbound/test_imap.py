@@ -10,8 +10,8 @@ from django_scopes import scope, scopes_disabled
 
 from accounts.models import Tenant
 from reports.inbound.imap import QUARANTINE_FOLDER, STORED_FLAG, mailbox_poll, mailbox_test
+from reports.inbound.secrets import secret_encrypt
 from reports.models import InboundMessage, MailboxFailure, MailboxSource, Report, Status, TlsMode
-from reports.secrets import secret_encrypt
 from tests.conftest import ROOT, _end_other_sessions, database_url, wait_until
 from tests.factories import make_domain, make_tenant
 from tests.inbound.conftest import ImapServer

@@ -14,7 +14,7 @@ from django_scopes import scope
 
 from accounts.models import ApiKey
 from reports.inbound.store import inbound_store
-from reports.ingest import backlog_drain
+from reports.ingest.messages import backlog_drain
 from reports.models import Channel, FailureDetail, InboundMessage, Report, Status
 from tests.factories import make_domain, make_tenant, owner_of
 from tests.reports.helpers import ingest

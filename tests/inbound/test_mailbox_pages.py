@@ -9,8 +9,8 @@ from django.urls import reverse
 from django_scopes import scope, scopes_disabled
 
 from accounts.models import AuditEvent, Tenant
+from reports.inbound.secrets import secret_decrypt, secret_encrypt
 from reports.models import MailboxSource
-from reports.secrets import secret_decrypt, secret_encrypt
 from tests.inbound.conftest import ImapServer
 
 pytestmark = pytest.mark.django_db

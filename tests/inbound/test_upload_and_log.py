@@ -11,7 +11,7 @@ from django_scopes import scope, scopes_disabled
 
 from accounts.models import Tenant
 from domains.models import Domain
-from reports.ingest import message_run
+from reports.ingest.messages import message_run
 from reports.models import InboundMessage, Report, Status
 from tests.conftest import wait_until
 from tests.factories import make_domain, make_tenant, owner_of

@@ -7,7 +7,7 @@ from django_scopes import scope
 
 from accounts.models import Tenant
 from reports.inbound.store import inbound_store
-from reports.ingest import Outcome, message_run
+from reports.ingest.messages import Outcome, message_run
 from reports.models import Channel, DailyStat, InboundMessage
 from tests.conftest import CORPUS
 

@@ -13,8 +13,8 @@ from accounts.models import Tenant
 from domains.checks import domain_health_check
 from domains.findings import Finding, Level
 from domains.models import CheckKind, DnsCheck, Domain
-from reports.alert_tasks import evaluate_alerts, send_alert_email
-from reports.alerts import alerts_evaluate
+from reports.alerts.rules import alerts_evaluate
+from reports.alerts.tasks import evaluate_alerts, send_alert_email
 from reports.models import Alert, AlertKind
 from tests.conftest import wait_until
 from tests.domains.zones import break_sts, publish_good

@@ -16,7 +16,7 @@ from django_scopes import scopes_disabled
 
 from accounts.models import Role, Tenant
 from domains.models import Domain
-from reports import selectors
+from reports.dashboards import selectors
 from reports.templatetags.inbound import SPARKLINE_WIDTH
 from tests.factories import make_domain, make_member
 from tests.reports.helpers import ingest

@@ -27,11 +27,11 @@ from django_scopes import scope, scopes_disabled
 from accounts.models import AuditEvent, Membership, Role, Tenant, User
 from domains.findings import Finding, Level
 from domains.models import CheckKind, CheckStatus, DnsCheck, Domain
-from reports import selectors
-from reports.digest import digest_due, digest_send, unsubscribe_token, week_of
-from reports.digest_models import DigestDelivery
-from reports.digest_tasks import queue_weekly_digests, send_tenant_digest
-from reports.findings import finding
+from reports.dashboards import selectors
+from reports.dashboards.findings import finding
+from reports.digests.models import DigestDelivery
+from reports.digests.tasks import queue_weekly_digests, send_tenant_digest
+from reports.digests.weekly import digest_due, digest_send, unsubscribe_token, week_of
 from tests.conftest import wait_until
 from tests.factories import PASSWORD, make_domain, make_member, make_tenant
 from tests.reports.helpers import corpus, ingest

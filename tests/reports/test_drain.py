@@ -15,9 +15,10 @@ from django.db import connection
 from django_scopes import scope, scopes_disabled
 
 from accounts.models import Tenant
-from reports.claims import claim_batch
 from reports.inbound.store import inbound_store
-from reports.ingest import MAX_ATTEMPTS, backlog_drain, message_reprocess, message_run
+from reports.ingest.claims import claim_batch
+from reports.ingest.messages import MAX_ATTEMPTS, backlog_drain, message_reprocess, message_run
+from reports.ingest.wake import FLAG
 from reports.models import (
     Channel,
     DailyFailure,
@@ -28,7 +29,6 @@ from reports.models import (
     Report,
     Status,
 )
-from reports.wake import FLAG
 from tests.conftest import wait_until
 from tests.factories import make_domain, make_tenant
 from tests.reports.helpers import corpus, corpus_files
@@ -175,7 +175,7 @@ def test_numbers_past_64_bits_fail_their_message_only_and_bad_bytes_theirs() -> 
 
 
 def test_a_bug_storing_one_message_fails_it_alone_and_it_can_be_reprocessed(monkeypatch) -> None:
-    from reports import batch
+    from reports.ingest import batch
 
     acme = make_tenant()
     make_domain(acme, "example.org")

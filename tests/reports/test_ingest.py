@@ -7,7 +7,7 @@ import pytest
 from django_scopes import scope, scopes_disabled
 from django_scopes.exceptions import ScopeError
 
-from reports.ingest import message_reprocess, message_run
+from reports.ingest.messages import message_reprocess, message_run
 from reports.models import (
     DailyStat,
     FailureDetail,

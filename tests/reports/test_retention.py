@@ -9,6 +9,7 @@ from django_scopes import scope, scopes_disabled
 
 from domains.models import CheckKind, CheckStatus, DnsCheck
 from reports.inbound.store import inbound_store
+from reports.ingest.retention import purge_expired
 from reports.models import (
     Channel,
     DailyFailure,
@@ -18,7 +19,6 @@ from reports.models import (
     PolicyResult,
     Report,
 )
-from reports.retention import purge_expired
 from tests.conftest import wait_until
 from tests.factories import make_domain, make_tenant
 from tests.reports.helpers import ingest
@@ -144,7 +144,7 @@ def test_zero_keeps_everything_and_a_spent_budget_says_more_is_left(settings) ->
 
 
 def test_the_beat_task_purges_on_a_real_worker(settings, celery_worker) -> None:
-    from reports.retention_tasks import purge_expired_rows
+    from reports.ingest.tasks import purge_expired_rows
 
     settings.INBOUND_RETENTION_DAYS = 30
     acme = make_tenant()

@@ -10,7 +10,7 @@ from django_scopes import scope
 
 from accounts.models import Tenant
 from domains.models import Domain
-from reports import selectors
+from reports.dashboards import selectors
 from reports.models import Report
 from tests.factories import make_domain, make_tenant, owner_of
 from tests.reports.helpers import ingest

@@ -11,10 +11,10 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.models import Tenant
+from reports.inbound.sources import SourceItem, iter_sources
 from reports.inbound.store import inbound_store
-from reports.ingest import Outcome, envelope_extract, message_run
+from reports.ingest.messages import Outcome, envelope_extract, message_run
 from reports.models import Channel, Status
-from reports.sources import SourceItem, iter_sources
 from reports.tlsrpt import FoundReport, TlsRptError
 
 

@@ -5,7 +5,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django_scopes import scopes_disabled
 
-from reports.ingest import message_reprocess
+from reports.ingest.messages import message_reprocess
 from reports.models import InboundMessage, Status
 
 

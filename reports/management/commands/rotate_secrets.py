@@ -8,8 +8,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django_scopes import scopes_disabled
 
+from reports.inbound.secrets import secret_rotate
 from reports.models import MailboxSource
-from reports.secrets import secret_rotate
 
 
 class Command(BaseCommand):

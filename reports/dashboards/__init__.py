@@ -1,0 +1,2 @@
+"""What tenants see: the one source of numbers (selectors), the overview, a domain's
+dashboard, the report list and detail, exports, explanations and findings."""

@@ -1,0 +1,1 @@
+"""The weekly digest: building it, sending it, its tasks and its pages."""

@@ -1,0 +1,2 @@
+"""From a stored message to rows: wake, claims, drain, batch store, bulk SQL, rollups,
+attribution, reprocess, retention."""

@@ -1,0 +1,207 @@
+"""The reports found in inbound messages, their policies and failure details, and the
+daily rollups every reader of the numbers uses.
+
+Every row belongs to a tenant and is reached through a scoped manager.
+"""
+
+import gzip
+
+from django.db import models
+from django.utils import timezone
+from django_scopes import ScopedManager
+
+from accounts.models import Tenant
+from domains.models import Domain
+from reports.inbound.models import InboundMessage
+
+
+class Report(models.Model):
+    """One RFC 8460 report; unique per tenant on (organization, report-id, date range)."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="reports")
+    inbound = models.ForeignKey(
+        InboundMessage, on_delete=models.SET_NULL, null=True, related_name="reports"
+    )
+    organization = models.CharField(max_length=255)
+    report_id = models.TextField()
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    day = models.DateField(help_text="The UTC day of the start: the day the report counts for.")
+    contact_info = models.TextField(blank=True)
+    # The report's JSON exactly as sent, gzip-compressed (level 1): a large report's
+    # JSON is hundreds of KB, and this is also what a .json.gz download serves.
+    raw_json_gz = models.BinaryField()
+    # Facts from the email that carried the report (RFC 8460 sections 3 and 5.3).
+    tls_report_domain = models.CharField(max_length=253, blank=True)
+    tls_report_submitter = models.CharField(max_length=253, blank=True)
+    subject_report_id = models.TextField(blank=True)
+    from_address = models.CharField(max_length=320, blank=True)
+    email_message_id = models.TextField(blank=True)
+    dkim_result = models.CharField(max_length=12, blank=True)
+    dkim_domain = models.CharField(max_length=253, blank=True)
+    successful = models.BigIntegerField(help_text="Sessions, each counted once.")
+    failed = models.BigIntegerField(help_text="Failed sessions, each counted once.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = ScopedManager(tenant="tenant")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "organization", "report_id", "start", "end"],
+                name="report_unique_per_tenant",
+            )
+        ]
+        indexes = [models.Index(fields=["tenant", "-day"], name="report_tenant_day")]
+
+    def __str__(self) -> str:
+        return f"{self.organization} {self.report_id}"
+
+    @property
+    def raw_json(self) -> bytes:
+        """The report's JSON as the sender sent it."""
+        return gzip.decompress(bytes(self.raw_json_gz))
+
+
+class PolicyType(models.TextChoices):
+    STS = "sts", "MTA-STS"
+    TLSA = "tlsa", "DANE (TLSA)"
+    NO_POLICY = "no-policy-found", "No policy found"
+
+
+class PolicyResult(models.Model):
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="policies")
+    domain = models.ForeignKey(
+        Domain, on_delete=models.CASCADE, null=True, related_name="policy_results"
+    )
+    policy_type = models.CharField(max_length=32)
+    policy_domain = models.CharField(max_length=253, blank=True)
+    policy_strings = models.JSONField(default=list)
+    mx_hosts = models.JSONField(default=list)
+    successful = models.BigIntegerField()
+    failed = models.BigIntegerField()
+    # False when the same sessions are already counted under another policy type
+    # (Microsoft reports one session under both tlsa and sts).
+    counted = models.BooleanField(default=True)
+    # The report's day, copied so that a domain's policies of a period are one index
+    # range (dashboards' drill-downs, the report list by domain).
+    day = models.DateField()
+
+    objects = ScopedManager(tenant="tenant")
+
+    class Meta:
+        indexes = [models.Index(fields=["domain", "-day", "-report"], name="policy_domain_day")]
+
+    def __str__(self) -> str:
+        return f"{self.policy_type} {self.policy_domain}"
+
+
+class FailureDetail(models.Model):
+    """One failure-details entry of a policy: the highest-volume table by far.
+
+    Its foreign keys have no database constraint: a large report writes thousands of
+    rows by COPY, and PostgreSQL's per-row constraint triggers doubled the cost of
+    storing it. Rows are only ever written by ``reports.bulk`` in the transaction that
+    creates their policy, and deletes cascade through Django (tested).
+    """
+
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    policy = models.ForeignKey(
+        PolicyResult, on_delete=models.CASCADE, related_name="failures", db_constraint=False
+    )
+    result_type = models.CharField(max_length=64)
+    sending_mta_ip = models.CharField(max_length=64, blank=True)
+    receiving_mx_hostname = models.CharField(max_length=253, blank=True)
+    # Verbatim: Postfix puts its whole multi-line EHLO answer here, longer than any name.
+    receiving_mx_helo = models.TextField(blank=True)
+    receiving_ip = models.CharField(max_length=64, blank=True)
+    failed_session_count = models.BigIntegerField()
+    additional_information = models.TextField(blank=True)
+    failure_reason_code = models.TextField(blank=True)
+
+    objects = ScopedManager(tenant="tenant")
+
+    def __str__(self) -> str:
+        return f"{self.result_type} x{self.failed_session_count}"
+
+
+class DailyStat(models.Model):
+    """Sessions per domain, UTC day, sending organization and policy type.
+
+    ``successful``/``failed`` are what was reported under this policy type;
+    ``counted_*`` is the share that counts toward the domain's totals, so that sessions
+    reported under both tlsa and sts are counted once.
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="daily_stats")
+    day = models.DateField()
+    organization = models.CharField(max_length=255)
+    policy_type = models.CharField(max_length=32)
+    successful = models.BigIntegerField(default=0)
+    failed = models.BigIntegerField(default=0)
+    counted_successful = models.BigIntegerField(default=0)
+    counted_failed = models.BigIntegerField(default=0)
+    reports = models.PositiveIntegerField(default=0)
+
+    objects = ScopedManager(tenant="tenant")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["domain", "day", "organization", "policy_type"],
+                name="dailystat_unique_key",
+            )
+        ]
+        indexes = [models.Index(fields=["tenant", "day"], name="dailystat_tenant_day")]
+
+    def __str__(self) -> str:
+        return f"{self.domain_id} {self.day} {self.organization} {self.policy_type}"
+
+
+class DailyFailure(models.Model):
+    """Failed sessions per domain, UTC day, policy type, result type, MX and organization.
+
+    Sending IPs are not in the key: with them the rollup would be as large as the raw
+    failure details, which serve that drill-down.
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="daily_failures")
+    day = models.DateField()
+    policy_type = models.CharField(max_length=32)
+    result_type = models.CharField(max_length=64)
+    receiving_mx = models.CharField(max_length=253, blank=True)
+    organization = models.CharField(max_length=255)
+    count = models.BigIntegerField(default=0)
+    counted = models.BigIntegerField(default=0, help_text="Share counted in domain totals.")
+
+    objects = ScopedManager(tenant="tenant")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "domain",
+                    "day",
+                    "policy_type",
+                    "result_type",
+                    "receiving_mx",
+                    "organization",
+                ],
+                name="dailyfailure_unique_key",
+            )
+        ]
+        indexes = [
+            # Covers the overview's "top finding per domain": an index-only scan.
+            models.Index(
+                fields=["tenant", "day", "domain", "result_type", "counted"],
+                name="dailyfailure_overview",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.domain_id} {self.day} {self.result_type} x{self.count}"
