@@ -60,7 +60,7 @@ def tenant_new(request: HttpRequest) -> HttpResponse:
 def tenant_home(request: HttpRequest) -> HttpResponse:
     """The tenant's overview, with the onboarding checklist until it is all done."""
     from domains.selectors import latest_checks, problems
-    from reports.dashboards.findings import finding
+    from reports.dashboards.advice import advice
     from reports.dashboards.onboarding import checklist
     from reports.dashboards.periods import latest_period
     from reports.dashboards.selectors import PERIODS, SPARKLINE_POINTS, overview
@@ -91,7 +91,7 @@ def tenant_home(request: HttpRequest) -> HttpResponse:
             time_zone=request.tenant.time_zone,
         ),
         "summaries": [
-            (s, finding(s.top_result_type) if s.top_result_type else None, health[s.domain.pk])
+            (s, advice(s.top_result_type) if s.top_result_type else None, health[s.domain.pk])
             for s in summaries
         ],
         "alerts": Alert.objects.filter(resolved_at=None)

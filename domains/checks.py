@@ -22,7 +22,9 @@ from domains.stsfetch import fetch_sts_policy
 
 
 @dataclass
-class Outcome:
+class CheckResult:
+    """One kind of DNS check's findings and the records it saw (stored as a DnsCheck)."""
+
     kind: CheckKind
     findings: list[Finding] = field(default_factory=list)
     records: dict[str, object] = field(default_factory=dict)
@@ -55,9 +57,9 @@ def _mx_hosts(records: list[str]) -> list[MxHost]:
     return sorted(hosts, key=lambda mx: (mx.preference, mx.host))
 
 
-def check_mx(name: str, resolver: dns.resolver.Resolver) -> tuple[Outcome, list[str] | None]:
+def check_mx(name: str, resolver: dns.resolver.Resolver) -> tuple[CheckResult, list[str] | None]:
     """The domain's MX hosts, most preferred first; None when DNS gave no answer."""
-    outcome = Outcome(CheckKind.MX)
+    outcome = CheckResult(CheckKind.MX)
     try:
         answer = lookup(name, "MX", resolver)
     except DnsTemporaryError as e:
@@ -90,8 +92,8 @@ def _judge_mx(name: str, hosts: list[MxHost], nxdomain: bool) -> Finding:
     return Finding(Level.OK, "mx_ok", f"Mail for {name} goes to {listed}.")
 
 
-def check_tlsrpt(domain: Domain, resolver: dns.resolver.Resolver) -> Outcome:
-    outcome = Outcome(CheckKind.TLSRPT)
+def check_tlsrpt(domain: Domain, resolver: dns.resolver.Resolver) -> CheckResult:
+    outcome = CheckResult(CheckKind.TLSRPT)
     tenant = domain.tenant
     our_uris = [f"mailto:{tenant.inbound_address}", tenant.https_rua_url]
     try:
@@ -110,8 +112,8 @@ def check_tlsrpt(domain: Domain, resolver: dns.resolver.Resolver) -> Outcome:
     return outcome
 
 
-def check_mta_sts(name: str, mx_hosts: list[str] | None, resolver) -> Outcome:
-    outcome = Outcome(CheckKind.MTA_STS)
+def check_mta_sts(name: str, mx_hosts: list[str] | None, resolver) -> CheckResult:
+    outcome = CheckResult(CheckKind.MTA_STS)
     record_name = f"_mta-sts.{name}"
     try:
         found = lookup(record_name, "TXT", resolver)
@@ -159,8 +161,8 @@ def _policy_example(name: str, mx_hosts: list[str] | None) -> str:
     )
 
 
-def check_dane(mx_hosts: list[str] | None, mx_validated: bool, resolver) -> Outcome:
-    outcome = Outcome(CheckKind.DANE)
+def check_dane(mx_hosts: list[str] | None, mx_validated: bool, resolver) -> CheckResult:
+    outcome = CheckResult(CheckKind.DANE)
     if mx_hosts is None:
         outcome.findings.append(
             Finding(Level.UNKNOWN, "dane_unknown", "The MX records could not be looked up.")
@@ -180,7 +182,7 @@ def check_dane(mx_hosts: list[str] | None, mx_validated: bool, resolver) -> Outc
     return outcome
 
 
-def run_checks(domain: Domain) -> tuple[list[Outcome], list[str] | None]:
+def run_checks(domain: Domain) -> tuple[list[CheckResult], list[str] | None]:
     """Every check's outcome, and the MX hosts (None when DNS gave no answer for them)."""
     resolver = make_resolver()
     mx, mx_hosts = check_mx(domain.name, resolver)
@@ -194,7 +196,7 @@ def run_checks(domain: Domain) -> tuple[list[Outcome], list[str] | None]:
     return outcomes, mx_hosts
 
 
-def tlsrpt_summary(outcome: Outcome) -> tuple[bool | None, str]:
+def tlsrpt_summary(outcome: CheckResult) -> tuple[bool | None, str]:
     """Whether reports reach this tenant (None: no definitive answer), and why not."""
     problems = [f for f in outcome.findings if f.level != Level.OK]
     if outcome.status == CheckStatus.UNKNOWN:
@@ -215,7 +217,7 @@ def domain_health_check(*, domain: Domain) -> list[DnsCheck]:
     return stored
 
 
-def _store(domain: Domain, outcome: Outcome, now) -> DnsCheck:
+def _store(domain: Domain, outcome: CheckResult, now) -> DnsCheck:
     status = outcome.status
     previous = (
         DnsCheck.objects.filter(domain=domain, kind=outcome.kind)
@@ -232,7 +234,7 @@ def _store(domain: Domain, outcome: Outcome, now) -> DnsCheck:
     )  # fmt: skip
 
 
-def _update_domain(domain: Domain, tlsrpt: Outcome, mx_hosts: list[str] | None, now) -> None:
+def _update_domain(domain: Domain, tlsrpt: CheckResult, mx_hosts: list[str] | None, now) -> None:
     domain.health_checked_at = now
     if mx_hosts is not None:
         domain.mx_hosts = mx_hosts

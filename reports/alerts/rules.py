@@ -51,7 +51,7 @@ def _top_fix(domain: Domain, window: Period) -> tuple[str, str]:
     by_type = selectors.failures_by(domain, window, "result_type")
     if not by_type:
         return "", ""
-    explained = findings.finding(by_type[0][0], domain.name)
+    explained = advice.advice(by_type[0][0], domain.name)
     return f" Most failures were {by_type[0][0]} ({explained.meaning})", explained.fix
 
 
@@ -89,7 +89,7 @@ def _new_failure_types(domain: Domain, window: Period, baseline: Period) -> list
     for result_type, count in selectors.failures_by(domain, window, "result_type"):
         if result_type in seen:
             continue
-        explained = findings.finding(result_type, domain.name)
+        explained = advice.advice(result_type, domain.name)
         conditions.append(Condition(
             AlertKind.NEW_FAILURE_TYPE, result_type[:255],
             f"{domain.name}: new failure type {result_type}",

@@ -52,7 +52,7 @@ def domain_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
             "dns_changes": _change_marks(changes, [p.day for p in series]),
         },
         "dns_changes": changes,
-        "by_type": [(t, n, finding(t, domain.name)) for t, n in by_type],
+        "by_type": [(t, n, advice(t, domain.name)) for t, n in by_type],
         "by_mx": selectors.failures_by(domain, period, "receiving_mx"),
         "by_org": selectors.failures_by(domain, period, "organization"),
         "by_policy": selectors.failures_by_policy_type(domain, period),

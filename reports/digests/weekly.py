@@ -239,7 +239,7 @@ def _failure_types(domain: Domain, period: Period) -> list[FailureType]:
     rows = selectors.failures_by(domain, period, "result_type")[:TOP_FAILURE_TYPES]
     found = []
     for result_type, sessions in rows:
-        explained = finding(result_type, domain.name)
+        explained = advice(result_type, domain.name)
         found.append(
             FailureType(result_type, sessions, explained.title, explained.meaning, explained.fix)
         )

@@ -28,7 +28,7 @@ from accounts.models import AuditEvent, Membership, Role, Tenant, User
 from domains.findings import Finding, Level
 from domains.models import CheckKind, CheckStatus, DnsCheck, Domain
 from reports.dashboards import selectors
-from reports.dashboards.findings import finding
+from reports.dashboards.advice import advice
 from reports.digests.models import DigestDelivery
 from reports.digests.tasks import queue_weekly_digests, send_tenant_digest
 from reports.digests.weekly import digest_due, digest_send, unsubscribe_token, week_of
@@ -210,11 +210,11 @@ def test_top_failure_types_with_their_fix(data: Acme, mail_sink) -> None:
         top = {d.name: selectors.failures_by(d, WEEK, "result_type")[0][0] for d in data.domains}
     assert top == {"example.com": "sts-policy-fetch-error", "example.net": "certificate-expired"}
     for name, result_type in top.items():
-        explained = finding(result_type, name)
+        explained = advice(result_type, name)
         assert f"Fix: {explained.fix}" in section(text, name)
         assert f"Fix: {explained.fix}" in plain(html)
         assert explained.title in plain(html)
-    assert "mta-sts.example.com" in finding("sts-policy-fetch-error", "example.com").fix
+    assert "mta-sts.example.com" in advice("sts-policy-fetch-error", "example.com").fix
 
 
 def test_new_and_silent_reporters(data: Acme, mail_sink) -> None:
