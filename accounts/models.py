@@ -2,6 +2,7 @@
 
 import calendar
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
@@ -98,6 +99,33 @@ class Role(models.TextChoices):
 _RANKS = {Role.VIEWER: 0, Role.MEMBER: 1, Role.ADMIN: 2, Role.OWNER: 3}
 
 
+@dataclass(frozen=True)
+class AtLeast:
+    """``membership.at_least.admin``: the person holds that role or a higher one.
+
+    For templates, which cannot call ``has_role(Role.ADMIN)``: the same test as
+    ``tenant_view(Role.ADMIN)``, so a page shows a link exactly when its view lets the
+    person in. Every role can read, so there is no ``viewer``.
+    """
+
+    role: Role
+
+    @property
+    def member(self) -> bool:
+        """Uploads and reprocesses reports, starts DNS checks."""
+        return self.role.rank >= Role.MEMBER.rank
+
+    @property
+    def admin(self) -> bool:
+        """Manages domains, mailboxes, MTA-STS hosting, webhooks, API keys and members."""
+        return self.role.rank >= Role.ADMIN.rank
+
+    @property
+    def owner(self) -> bool:
+        """Makes and unmakes owners, and deletes the tenant."""
+        return self.role.rank >= Role.OWNER.rank
+
+
 class Membership(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
@@ -118,6 +146,15 @@ class Membership(models.Model):
 
     def has_role(self, at_least: Role) -> bool:
         return Role(self.role).rank >= at_least.rank
+
+    @property
+    def at_least(self) -> AtLeast:
+        return AtLeast(Role(self.role))
+
+    @property
+    def assignable_roles(self) -> list[tuple[str, str]]:
+        """The roles this person may give others, as choices: only an owner makes owners."""
+        return [(r.value, r.label) for r in Role if r != Role.OWNER or self.at_least.owner]
 
 
 def new_invitation_key() -> str:

@@ -125,8 +125,6 @@ def members(request: HttpRequest) -> HttpResponse:
         .select_related("user")
         .order_by("user__email"),
         "invitations": Invitation.objects.filter(accepted_at__isnull=True).order_by("-created_at"),
-        "roles": Role.choices,
-        "is_admin": me.has_role(Role.ADMIN),
     }
     return render(request, "accounts/members.html", context)
 
