@@ -127,6 +127,15 @@ class AtLeast:
 
 
 class Membership(models.Model):
+    """A person's role in a tenant: how a web request finds its tenant.
+
+    It has no scoped manager because it is read before any scope exists: to find the
+    tenant of a request, it is queried only by ``accounts.tenancy`` (pages) and
+    ``accounts.api_auth`` (the API with a session), and by the weekly digest's signed
+    unsubscribe link, which names its membership. Every other query names its tenant,
+    person or row explicitly.
+    """
+
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
@@ -216,7 +225,12 @@ class KeyScope(models.TextChoices):
 
 
 class ApiKey(AbstractAPIKey):
-    """A tenant's REST API key: shown once, stored as a prefix and a SHA-512 hash."""
+    """A tenant's REST API key: shown once, stored as a prefix and a SHA-512 hash.
+
+    It has no scoped manager because it is how an API request finds its tenant, before
+    any scope exists: to find it, keys are queried only by ``accounts.api_auth``. Every
+    other query names its tenant or key explicitly.
+    """
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="api_keys")
     scope = models.CharField(max_length=5, choices=KeyScope.choices, default=KeyScope.READ)
