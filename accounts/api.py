@@ -1,11 +1,12 @@
 """REST API of the accounts app: the tenant itself."""
 
+from typing import cast
+
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
-from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.api_auth import TenantAPIView
+from accounts.api_auth import TenantAPIRequest, TenantAPIView
 from accounts.models import Membership, Tenant
 
 
@@ -29,10 +30,11 @@ class TenantSerializer(serializers.ModelSerializer):
     @extend_schema_field(MemberSerializer(many=True))
     def get_members(self, tenant: Tenant) -> list[dict]:
         members = Membership.objects.filter(tenant=tenant).select_related("user")
-        return MemberSerializer(members.order_by("user__email"), many=True).data
+        # many=True: DRF's list serializer answers a list; the stubs type ``data`` as a dict.
+        return cast(list[dict], MemberSerializer(members.order_by("user__email"), many=True).data)
 
 
 class TenantView(TenantAPIView):
     @extend_schema(responses=TenantSerializer, summary="The tenant this key acts for")
-    def get(self, request: Request) -> Response:
+    def get(self, request: TenantAPIRequest) -> Response:
         return Response(TenantSerializer(request.tenant).data)

@@ -8,6 +8,7 @@ runs inside that tenant's scope, so a query can only see its rows.
 
 import logging
 from datetime import timedelta
+from typing import Any, cast
 
 from django.conf import settings
 from django.http import Http404
@@ -35,7 +36,8 @@ class KeyAuthentication(BaseAuthentication):
         if keyword.lower() not in _KEYWORDS or not secret.strip():
             return None
         try:
-            key = ApiKey.objects.get_from_key(secret.strip())
+            # The library's manager is typed with its abstract model; the row is an ApiKey.
+            key = cast(ApiKey, ApiKey.objects.get_from_key(secret.strip()))
         except ApiKey.DoesNotExist:
             raise exceptions.AuthenticationFailed("This API key is not valid.") from None
         if key.revoked or key.has_expired:
@@ -98,6 +100,13 @@ def _resolve(request: Request) -> tuple[Tenant, Role]:
     return membership.tenant, Role(membership.role)
 
 
+class TenantAPIRequest(Request):
+    """The request a ``TenantAPIView`` handler gets: its tenant and role resolved."""
+
+    tenant: Tenant
+    role: Role
+
+
 class TenantAPIView(APIView):
     """Base of every API view: authenticated, a tenant resolved, its scope entered.
 
@@ -112,6 +121,7 @@ class TenantAPIView(APIView):
 
     def initial(self, request: Request, *args: object, **kwargs: object) -> None:
         super().initial(request, *args, **kwargs)
+        request = cast(TenantAPIRequest, request)  # given its tenant and role just below
         request.tenant, request.role = _resolve(request)
         needed = Role.VIEWER if request.method in permissions.SAFE_METHODS else self.write_role
         if request.role.rank < needed.rank:
@@ -122,7 +132,9 @@ class TenantAPIView(APIView):
         self._scope = scope(tenant=request.tenant)
         self._scope.__enter__()
 
-    def finalize_response(self, request: Request, response: Response, *args, **kwargs) -> Response:
+    def finalize_response(
+        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    ) -> Response:
         scoped = getattr(self, "_scope", None)
         if scoped is not None:
             scoped.__exit__(None, None, None)

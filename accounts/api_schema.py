@@ -1,5 +1,7 @@
 """The OpenAPI description of every tenant API view: its key, and the errors it can answer."""
 
+from typing import Any
+
 from drf_spectacular.openapi import AutoSchema
 from rest_framework import serializers
 
@@ -7,7 +9,9 @@ from rest_framework import serializers
 class ErrorDetailSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="Stable: invalid, not_found, throttled, ...")
     message = serializers.CharField()
-    fields = serializers.DictField(
+    # Declared fields leave the class (DRF's metaclass collects them), so this one does not
+    # replace Serializer.fields at run time; the stubs see only the class attribute.
+    fields = serializers.DictField(  # type: ignore[assignment]
         child=serializers.ListField(child=serializers.CharField()),
         required=False,
         help_text="Only for invalid input: the messages of each field.",
@@ -35,7 +39,7 @@ class TenantAutoSchema(AutoSchema):
         # The views let DRF's permissions through and refuse anonymous requests themselves.
         return [requirement for requirement in super().get_auth() if requirement]
 
-    def get_operation(self, *args: object, **kwargs: object) -> dict | None:
+    def get_operation(self, *args: Any, **kwargs: Any) -> dict | None:
         operation = super().get_operation(*args, **kwargs)
         if operation is None:
             return None

@@ -1,6 +1,7 @@
 """Forms of the accounts app: sign-up's extra field, tenant settings, members."""
 
 import zoneinfo
+from typing import Any
 
 from django import forms
 from django.http import HttpRequest
@@ -63,7 +64,7 @@ class RoleForm(forms.Form):
 class DeleteTenantForm(forms.Form):
     confirm = forms.CharField(label="Type the tenant's slug to confirm")
 
-    def __init__(self, *args: object, tenant: Tenant, **kwargs: object) -> None:
+    def __init__(self, *args: Any, tenant: Tenant, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.tenant = tenant
 

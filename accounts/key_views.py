@@ -2,13 +2,13 @@
 
 from django import forms
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.api_keys import api_key_create, api_key_revoke
 from accounts.models import ApiKey, KeyScope, Role
-from accounts.tenancy import tenant_view
+from accounts.tenancy import TenantRequest, tenant_view
 
 
 class KeyForm(forms.Form):
@@ -23,7 +23,7 @@ class KeyForm(forms.Form):
 
 
 @tenant_view(Role.ADMIN)
-def api_keys(request: HttpRequest) -> HttpResponse:
+def api_keys(request: TenantRequest) -> HttpResponse:
     form = KeyForm(request.POST or None)
     secret = None
     if request.method == "POST" and form.is_valid():
@@ -40,7 +40,7 @@ def api_keys(request: HttpRequest) -> HttpResponse:
 
 @tenant_view(Role.ADMIN)
 @require_POST
-def api_key_revoke_view(request: HttpRequest, pk: str) -> HttpResponse:
+def api_key_revoke_view(request: TenantRequest, pk: str) -> HttpResponse:
     key = get_object_or_404(ApiKey, pk=pk, tenant=request.tenant)
     api_key_revoke(key=key, actor=request.user, request=request)
     messages.success(request, f"Revoked {key.name}: it stops working now.")

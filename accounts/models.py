@@ -4,13 +4,15 @@ import calendar
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import ClassVar
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.utils import timezone
-from django_scopes import ScopedManager
 from rest_framework_api_key.models import AbstractAPIKey
+
+from accounts.managers import TenantScopedManager
 
 
 class UserManager(BaseUserManager["User"]):
@@ -43,7 +45,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
     def __str__(self) -> str:
         return self.email
@@ -184,7 +186,7 @@ class Invitation(models.Model):
         User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
 
-    objects = ScopedManager(tenant="tenant")
+    objects = TenantScopedManager()
 
     def __str__(self) -> str:
         return f"{self.email} to {self.tenant} as {self.role}"
@@ -210,7 +212,7 @@ class AuditEvent(models.Model):
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
-    objects = ScopedManager(tenant="tenant")
+    objects = TenantScopedManager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -9,16 +9,32 @@ wrapped is listed in ``TENANT_VIEWS`` so tests can prove that each one is covere
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
+from django_htmx.middleware import HtmxDetails
 from django_scopes import scope
 
-from accounts.models import Membership, Role
+from accounts.models import Membership, Role, Tenant, User
 
 TENANT_VIEWS: dict[str, Role] = {}
+
+
+class AuthenticatedRequest(HttpRequest):
+    """The request a ``login_required`` view gets: its person is logged in."""
+
+    user: User
+    htmx: HtmxDetails  # set on every request by django-htmx's middleware
+
+
+class TenantRequest(AuthenticatedRequest):
+    """The request a ``tenant_view`` gets: a member, inside their tenant's scope."""
+
+    tenant: Tenant
+    membership: Membership
+
 
 View = Callable[..., HttpResponse]
 
@@ -28,6 +44,9 @@ def tenant_view(at_least: Role) -> Callable[[View], View]:
         @login_required
         @wraps(view)
         def wrapper(request: HttpRequest, slug: str, *args: Any, **kwargs: Any) -> HttpResponse:
+            # login_required let only a logged-in person through; tenant and membership
+            # are set just below.
+            request = cast(TenantRequest, request)
             membership = (
                 Membership.objects.select_related("tenant")
                 .filter(tenant__slug=slug, user=request.user)

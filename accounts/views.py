@@ -27,7 +27,7 @@ from accounts.members import (
     ownership_transfer,
 )
 from accounts.models import AuditEvent, Invitation, Membership, Role, Tenant
-from accounts.tenancy import tenant_view
+from accounts.tenancy import AuthenticatedRequest, TenantRequest, tenant_view
 from accounts.tenants import tenant_create_for, tenant_delete, tenant_update
 from domains.models import Domain
 
@@ -46,7 +46,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def tenant_new(request: HttpRequest) -> HttpResponse:
+def tenant_new(request: AuthenticatedRequest) -> HttpResponse:
     form = TenantCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         tenant = tenant_create_for(
@@ -57,7 +57,7 @@ def tenant_new(request: HttpRequest) -> HttpResponse:
 
 
 @tenant_view(Role.VIEWER)
-def tenant_home(request: HttpRequest) -> HttpResponse:
+def tenant_home(request: TenantRequest) -> HttpResponse:
     """The tenant's overview, with the onboarding checklist until it is all done."""
     from domains.selectors import latest_checks, problems
     from reports.dashboards.advice import advice
@@ -102,7 +102,7 @@ def tenant_home(request: HttpRequest) -> HttpResponse:
 
 
 @tenant_view(Role.VIEWER)
-def members(request: HttpRequest) -> HttpResponse:
+def members(request: TenantRequest) -> HttpResponse:
     tenant, me = request.tenant, request.membership
     form = InviteForm(request.POST or None)
     if request.method == "POST":
@@ -130,7 +130,7 @@ def members(request: HttpRequest) -> HttpResponse:
 
 
 def _member_action(
-    request: HttpRequest, action: Callable[..., None], success: str, **kwargs: object
+    request: TenantRequest, action: Callable[..., None], success: str, **kwargs: object
 ) -> HttpResponse:
     try:
         action(request=request, **kwargs)
@@ -143,7 +143,7 @@ def _member_action(
 
 @tenant_view(Role.ADMIN)
 @require_POST
-def member_role(request: HttpRequest, pk: int) -> HttpResponse:
+def member_role(request: TenantRequest, pk: int) -> HttpResponse:
     target = get_object_or_404(Membership, pk=pk, tenant=request.tenant)
     form = RoleForm(request.POST)
     if not form.is_valid():
@@ -158,7 +158,7 @@ def member_role(request: HttpRequest, pk: int) -> HttpResponse:
 
 @tenant_view(Role.ADMIN)
 @require_POST
-def member_remove(request: HttpRequest, pk: int) -> HttpResponse:
+def member_remove(request: TenantRequest, pk: int) -> HttpResponse:
     target = get_object_or_404(Membership, pk=pk, tenant=request.tenant)
     if target.pk == request.membership.pk:
         messages.error(request, "To leave the tenant, use Leave.")
@@ -172,7 +172,7 @@ def member_remove(request: HttpRequest, pk: int) -> HttpResponse:
 @tenant_view(Role.OWNER)
 @require_POST
 @reauthentication_required
-def member_transfer(request: HttpRequest, pk: int) -> HttpResponse:
+def member_transfer(request: TenantRequest, pk: int) -> HttpResponse:
     target = get_object_or_404(Membership, pk=pk, tenant=request.tenant)
     return _member_action(
         request, ownership_transfer, f"{target.user.email} now owns {request.tenant.name}.",
@@ -182,7 +182,7 @@ def member_transfer(request: HttpRequest, pk: int) -> HttpResponse:
 
 @tenant_view(Role.VIEWER)
 @require_POST
-def tenant_leave(request: HttpRequest) -> HttpResponse:
+def tenant_leave(request: TenantRequest) -> HttpResponse:
     try:
         membership_leave(membership=request.membership, request=request)
     except MemberError as e:
@@ -194,7 +194,7 @@ def tenant_leave(request: HttpRequest) -> HttpResponse:
 
 @tenant_view(Role.ADMIN)
 @require_POST
-def invitation_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+def invitation_withdraw(request: TenantRequest, pk: int) -> HttpResponse:
     invitation = get_object_or_404(Invitation, pk=pk, accepted_at__isnull=True)
     invitation_revoke(invitation=invitation, actor=request.membership, request=request)
     messages.success(request, f"Withdrew the invitation of {invitation.email}.")
@@ -222,7 +222,7 @@ def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @tenant_view(Role.ADMIN)
-def tenant_settings(request: HttpRequest) -> HttpResponse:
+def tenant_settings(request: TenantRequest) -> HttpResponse:
     tenant = request.tenant
     # The form edits a copy, so that tenant_update sees what changed.
     form = TenantForm(request.POST or None, instance=Tenant.objects.get(pk=tenant.pk))
@@ -236,7 +236,7 @@ def tenant_settings(request: HttpRequest) -> HttpResponse:
 
 @tenant_view(Role.OWNER)
 @reauthentication_required(allow_get=True)
-def tenant_delete_view(request: HttpRequest) -> HttpResponse:
+def tenant_delete_view(request: TenantRequest) -> HttpResponse:
     tenant = request.tenant
     form = DeleteTenantForm(request.POST or None, tenant=tenant)
     if request.method == "POST" and form.is_valid():
@@ -248,7 +248,7 @@ def tenant_delete_view(request: HttpRequest) -> HttpResponse:
 
 
 @tenant_view(Role.ADMIN)
-def audit_log(request: HttpRequest) -> HttpResponse:
+def audit_log(request: TenantRequest) -> HttpResponse:
     events = AuditEvent.objects.all()
     page = Paginator(events, 50).get_page(request.GET.get("page"))
     return render(request, "accounts/audit_log.html", {"page": page})

@@ -27,6 +27,11 @@ import sys
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # Django is set up by main(), after the environment is set
+    from django.db.backends.utils import CursorWrapper
+    from django.test import Client
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -139,7 +144,7 @@ def load(reports: int, details_per_policy: int) -> dict:
             "total_s": round(time.perf_counter() - start, 1)}  # fmt: skip
 
 
-def _rollups(cursor, tenant_id: int) -> None:
+def _rollups(cursor: "CursorWrapper", tenant_id: int) -> None:
     """The rollups ingest would have built, computed from the loaded rows in SQL."""
     cursor.execute(
         """
@@ -167,7 +172,7 @@ def _rollups(cursor, tenant_id: int) -> None:
     )
 
 
-def timings(client, urls: list[str]) -> dict:
+def timings(client: "Client", urls: list[str]) -> dict:
     times = []
     for url in urls:
         begin = time.perf_counter()
@@ -180,7 +185,7 @@ def timings(client, urls: list[str]) -> dict:
     return {"p50_ms": round(statistics.median(times), 1), "p95_ms": round(p95, 1)}
 
 
-def explain(client, pages: dict[str, list[str]]) -> None:
+def explain(client: "Client", pages: dict[str, list[str]]) -> None:
     """The plans of each page's two slowest queries, as the page really runs them."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext

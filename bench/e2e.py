@@ -103,7 +103,8 @@ class Worker:
         stats = (
             self.app.control.inspect(destination=[self.name], timeout=1.0, limit=1).stats() or {}
         )
-        return sum(stats.get(self.name, {}).get("total", {}).values())
+        info = stats.get(self.name)
+        return sum(info.get("total", {}).values()) if info is not None else 0
 
     def consume(self, on: bool) -> None:
         """Start or stop taking tasks from the ingest queue (the worker stays up)."""

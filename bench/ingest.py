@@ -51,7 +51,7 @@ def baseline_python() -> Path:
         return python
     print(f"Creating {BASELINE_VENV.relative_to(ROOT)} ({wanted.strip().splitlines()[-1]})")
     subprocess.run([sys.executable, "-m", "venv", "--clear", BASELINE_VENV], check=True)
-    pip = [python, "-m", "pip", "install", "-q", "-r", BASELINE_REQUIREMENTS]
+    pip: list[str | Path] = [python, "-m", "pip", "install", "-q", "-r", BASELINE_REQUIREMENTS]
     subprocess.run(pip, check=True)
     stamp.write_text(wanted)
     return python
@@ -85,7 +85,7 @@ def parse_ours(messages: list[bytes], runs: int) -> dict:
 
 
 def parse_baseline(python: Path, folder: Path, runs: int) -> dict:
-    cmd = [python, BENCH / "baseline_parsedmarc.py", folder, "--runs", str(runs)]
+    cmd: list[str | Path] = [python, BENCH / "baseline_parsedmarc.py", folder, "--runs", str(runs)]
     cmd += ["--processes", *map(str, PROCESSES)]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=BENCH).stdout
     return json.loads(out)

@@ -7,6 +7,7 @@ domain's state, so a flaky resolver cannot flap it.
 """
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import dns.resolver
 from django.conf import settings
@@ -112,7 +113,9 @@ def check_tlsrpt(domain: Domain, resolver: dns.resolver.Resolver) -> CheckResult
     return outcome
 
 
-def check_mta_sts(name: str, mx_hosts: list[str] | None, resolver) -> CheckResult:
+def check_mta_sts(
+    name: str, mx_hosts: list[str] | None, resolver: dns.resolver.Resolver
+) -> CheckResult:
     outcome = CheckResult(CheckKind.MTA_STS)
     record_name = f"_mta-sts.{name}"
     try:
@@ -128,7 +131,9 @@ def check_mta_sts(name: str, mx_hosts: list[str] | None, resolver) -> CheckResul
     return outcome
 
 
-def _policy_findings(name: str, mx_hosts, resolver, seen: dict) -> list[Finding]:
+def _policy_findings(
+    name: str, mx_hosts: list[str] | None, resolver: dns.resolver.Resolver, seen: dict
+) -> list[Finding]:
     fetched = fetch_sts_policy(
         name,
         resolver=resolver,
@@ -161,7 +166,9 @@ def _policy_example(name: str, mx_hosts: list[str] | None) -> str:
     )
 
 
-def check_dane(mx_hosts: list[str] | None, mx_validated: bool, resolver) -> CheckResult:
+def check_dane(
+    mx_hosts: list[str] | None, mx_validated: bool, resolver: dns.resolver.Resolver
+) -> CheckResult:
     outcome = CheckResult(CheckKind.DANE)
     if mx_hosts is None:
         outcome.findings.append(
@@ -217,7 +224,7 @@ def domain_health_check(*, domain: Domain) -> list[DnsCheck]:
     return stored
 
 
-def _store(domain: Domain, outcome: CheckResult, now) -> DnsCheck:
+def _store(domain: Domain, outcome: CheckResult, now: datetime) -> DnsCheck:
     status = outcome.status
     previous = (
         DnsCheck.objects.filter(domain=domain, kind=outcome.kind)
@@ -234,7 +241,9 @@ def _store(domain: Domain, outcome: CheckResult, now) -> DnsCheck:
     )  # fmt: skip
 
 
-def _update_domain(domain: Domain, tlsrpt: CheckResult, mx_hosts: list[str] | None, now) -> None:
+def _update_domain(
+    domain: Domain, tlsrpt: CheckResult, mx_hosts: list[str] | None, now: datetime
+) -> None:
     domain.health_checked_at = now
     if mx_hosts is not None:
         domain.mx_hosts = mx_hosts

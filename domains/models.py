@@ -4,8 +4,8 @@ import secrets
 
 from django.db import models
 from django.utils import timezone
-from django_scopes import ScopedManager
 
+from accounts.managers import TenantScopedManager
 from accounts.models import Tenant
 
 
@@ -45,7 +45,7 @@ class Domain(models.Model):
     # An alert opens when a day's failure rate for this domain exceeds this percentage.
     failure_rate_threshold = models.FloatField(default=5.0)
 
-    objects = ScopedManager(tenant="tenant")
+    objects = TenantScopedManager()
 
     class Meta:
         constraints = [
@@ -117,7 +117,7 @@ class DnsCheck(models.Model):
     changed = models.BooleanField(default=False)
     previous_status = models.CharField(max_length=16, blank=True)
 
-    objects = ScopedManager(tenant="tenant")
+    objects = TenantScopedManager()
 
     class Meta:
         indexes = [models.Index(fields=["domain", "kind", "-checked_at"], name="dnscheck_latest")]

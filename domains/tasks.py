@@ -1,8 +1,8 @@
 """Celery tasks for domains: thin wrappers around ``domains.verification`` and ``checks``."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
@@ -33,7 +33,7 @@ def check_domain(domain_id: int) -> str:
 
 
 @shared_task(bind=True, acks_late=True, max_retries=3, default_retry_delay=600)
-def check_domain_health(self, domain_id: int) -> str:
+def check_domain_health(self: Task, domain_id: int) -> str:
     """Ownership and every health check of a verified domain; retried when DNS was unsure."""
     domain = _load(domain_id)
     if domain is None or not domain.is_verified:
@@ -61,7 +61,7 @@ def check_pending_domains() -> int:
     return len(ids)
 
 
-def current_slot(now=None) -> int:
+def current_slot(now: datetime | None = None) -> int:
     now = now or timezone.now()
     return (now.hour * 60 + now.minute) // HEALTH_SLOT_MINUTES
 

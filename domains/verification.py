@@ -12,7 +12,7 @@ until an operator hands it back to the record (``adddomain --by-record``).
 """
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -67,7 +67,8 @@ def domain_check(*, domain: Domain, actor: User | None = None, tlsrpt: bool = Tr
     rua = tlsrpt_check(domain) if tlsrpt else CheckResult(None, "")
     with transaction.atomic():
         domain = Domain.objects.select_for_update().select_related("tenant").get(pk=domain.pk)
-        domain.checked_at = timezone.now()
+        now = timezone.now()
+        domain.checked_at = now
         domain.check_message = result.message[:500]
         if rua.ok is not None:
             domain.tlsrpt_ok = rua.ok
@@ -79,7 +80,7 @@ def domain_check(*, domain: Domain, actor: User | None = None, tlsrpt: bool = Tr
             if domain.verified_at is None:
                 _verified(domain, actor)
         elif result.ok is False and domain.verified_at is not None:
-            _ownership_missing(domain)
+            _ownership_missing(domain, now)
         domain.save()
     return result
 
@@ -96,12 +97,12 @@ def _verified(domain: Domain, actor: User | None) -> None:
     transaction.on_commit(lambda: check_domain_health.delay(domain.pk))
 
 
-def _ownership_missing(domain: Domain) -> None:
+def _ownership_missing(domain: Domain, now: datetime) -> None:
     from domains.notices import unverified_notice_send
 
-    now = domain.checked_at
-    domain.ownership_missing_since = domain.ownership_missing_since or now
-    if now - domain.ownership_missing_since < timedelta(days=settings.DOMAIN_UNVERIFY_AFTER_DAYS):
+    missing_since = domain.ownership_missing_since or now
+    domain.ownership_missing_since = missing_since
+    if now - missing_since < timedelta(days=settings.DOMAIN_UNVERIFY_AFTER_DAYS):
         return
     domain.verified_at = None
     domain.verified_by = ""

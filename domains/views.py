@@ -3,12 +3,12 @@
 from django.conf import settings
 from django.contrib import messages
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.models import Role
-from accounts.tenancy import tenant_view
+from accounts.tenancy import TenantRequest, tenant_view
 from domains.forms import DomainAddForm
 from domains.lifecycle import domain_add, domain_remove
 from domains.models import Domain
@@ -20,7 +20,7 @@ from tlsrpt_saas.ratelimit import window_hit
 
 
 @tenant_view(Role.VIEWER)
-def domain_list(request: HttpRequest) -> HttpResponse:
+def domain_list(request: TenantRequest) -> HttpResponse:
     form = DomainAddForm(request.POST or None)
     if request.method == "POST":
         if not request.membership.has_role(Role.ADMIN):
@@ -52,13 +52,13 @@ def _health_context(domain: Domain, since: str = "") -> dict:
 
 
 @tenant_view(Role.VIEWER)
-def domain_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def domain_detail(request: TenantRequest, pk: int) -> HttpResponse:
     domain = get_object_or_404(Domain, pk=pk)
     return render(request, "domains/domain_detail.html", _health_context(domain))
 
 
 @tenant_view(Role.VIEWER)
-def domain_health(request: HttpRequest, pk: int) -> HttpResponse:
+def domain_health(request: TenantRequest, pk: int) -> HttpResponse:
     """The health panel alone, polled by the page while a check it started runs."""
     domain = get_object_or_404(Domain, pk=pk)
     context = _health_context(domain, request.GET.get("since", "")[:40])
@@ -73,7 +73,7 @@ def _manual_check_allowed(tenant_id: int) -> bool:
 
 @tenant_view(Role.MEMBER)
 @require_POST
-def domain_check_now(request: HttpRequest, pk: int) -> HttpResponse:
+def domain_check_now(request: TenantRequest, pk: int) -> HttpResponse:
     """Ownership now; the DNS health checks of a verified domain queued for the worker."""
     domain = get_object_or_404(Domain, pk=pk)
     if not _manual_check_allowed(request.tenant.pk):
@@ -85,7 +85,7 @@ def domain_check_now(request: HttpRequest, pk: int) -> HttpResponse:
     domain_check(domain=domain, actor=request.user)
     domain.refresh_from_db()
     since = ""
-    if domain.is_verified:
+    if domain.is_verified and domain.checked_at is not None:  # domain_check just set it
         since = domain.checked_at.isoformat()
         transaction.on_commit(lambda: check_domain_health.delay(domain.pk))
     if request.htmx:
@@ -97,7 +97,7 @@ def domain_check_now(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @tenant_view(Role.ADMIN)
-def domain_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def domain_delete(request: TenantRequest, pk: int) -> HttpResponse:
     domain = get_object_or_404(Domain, pk=pk)
     if request.method == "POST":
         deleted = domain_remove(domain=domain, actor=request.user, request=request)

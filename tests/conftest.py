@@ -62,7 +62,8 @@ def on_sqlite() -> bool:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """On SQLite, leave out the tests that prove PostgreSQL-only behaviour, each of which
     must say why in its marker."""
-    kept, left_out = [], []
+    kept: list[pytest.Item] = []
+    left_out: list[pytest.Item] = []
     for item in items:
         marker = item.get_closest_marker("postgresql_only")
         if marker and not marker.kwargs.get("reason"):
@@ -76,7 +77,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     skipped = reporter.stats.get("skipped", []) if reporter else []
-    if os.environ.get("CI") == "true" and skipped and exitstatus == 0:
+    if reporter and os.environ.get("CI") == "true" and skipped and exitstatus == 0:
         reporter.write_line(f"CI: {len(skipped)} test(s) skipped; nothing may be skipped in CI.")
         session.exitstatus = 1
 
@@ -105,7 +106,7 @@ def broker_url() -> str:
 
 @pytest.fixture(scope="session", autouse=True)
 def _isolated_broker(broker_url: str) -> None:
-    celery_app.conf.broker_url = broker_url
+    celery_app.conf["broker_url"] = broker_url  # as attribute assignment does (read-only in stubs)
     celery_app.conf.broker_transport_options = {
         "visibility_timeout": 4,
         "unacked_restore_interval": 1,

@@ -30,7 +30,9 @@ def make_member(tenant: Tenant, role: Role, email: str | None = None) -> Members
 
 
 def owner_of(tenant: Tenant) -> User:
-    return Membership.objects.filter(tenant=tenant, role=Role.OWNER).first().user
+    owner = Membership.objects.filter(tenant=tenant, role=Role.OWNER).first()
+    assert owner is not None, f"{tenant} has no owner"
+    return owner.user
 
 
 def make_domain(

@@ -82,7 +82,9 @@ class StsServer(ThreadingHTTPServer):
                 self._contexts[name] = context
             return self._contexts[name]
 
-    def _choose_certificate(self, tls: ssl.SSLSocket, name: str | None, _: object) -> None:
+    def _choose_certificate(
+        self, tls: ssl.SSLSocket | ssl.SSLObject, name: str | None, _: ssl.SSLContext
+    ) -> None:
         behaviour = self.policies.get(name or "")
         chosen = behaviour.cert_name if behaviour and behaviour.cert_name else name
         tls.context = self._context_for(chosen or "localhost")
@@ -101,7 +103,7 @@ class StsServer(ThreadingHTTPServer):
         except OSError:
             return  # the client refused the certificate, or went away
         with tls:
-            self.RequestHandlerClass(tls, client_address, self)
+            super().finish_request(tls, client_address)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         pass  # clients that give up mid-answer are the point of several tests

@@ -4,6 +4,7 @@ Django's SMTP backend delivers to it over TCP like to any relay; tests read the 
 back as parsed ``email.message.EmailMessage`` objects.
 """
 
+import asyncio
 import email
 import email.policy
 import logging
@@ -36,6 +37,8 @@ class _Collector:
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or envelope.content
+        # MAIL comes before DATA, and the server keeps the content as bytes (no decode_data).
+        assert envelope.mail_from is not None and isinstance(raw, bytes)
         with self.lock:
             self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), raw))
         return "250 Message accepted"
@@ -44,6 +47,7 @@ class _Collector:
 class _Controller(Controller):
     def _trigger_server(self) -> None:
         # Bound to port 0: learn the port the system chose before connecting to it.
+        assert isinstance(self.server, asyncio.Server)  # created just before this is called
         self.port = self.server.sockets[0].getsockname()[1]
         super()._trigger_server()
 

@@ -6,10 +6,10 @@ no view can be added without its access being tested.
 """
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.http import HttpResponse
 from django.test import Client
 from django.urls import URLPattern, reverse
 from django_scopes import scopes_disabled
@@ -24,6 +24,9 @@ from tests.reports.helpers import ingest
 from tests.reports.mail import report_email, report_json
 from tests.web import login
 from tlsrpt_saas.urls import tenant_patterns
+
+if TYPE_CHECKING:  # the test client's response type, named only in django-stubs
+    from django.test.client import _MonkeyPatchedWSGIResponse
 
 pytestmark = pytest.mark.django_db
 
@@ -69,7 +72,9 @@ def objects(slug: str) -> Objects:
             password_encrypted=secret_encrypt("p"),
         ),
         report=_report(tenant, slug),
-        key=ApiKey.objects.create_key(tenant=tenant, name="k")[0],
+        key=cast(
+            ApiKey, ApiKey.objects.create_key(tenant=tenant, name="k")[0]
+        ),  # the stubs type create_key with the abstract model
     )
 
 
@@ -141,7 +146,7 @@ def url(name: str, o: Objects, kwargs_of) -> str:
     return reverse(name, kwargs={"slug": o.tenant.slug, **(kwargs_of(o) if kwargs_of else {})})
 
 
-def request(client: Client, method: str, path: str, data: object) -> HttpResponse:
+def request(client: Client, method: str, path: str, data: object) -> "_MonkeyPatchedWSGIResponse":
     if method == "get":
         return client.get(path)
     return client.post(path, (data() if callable(data) else data) or {})
@@ -224,9 +229,10 @@ def test_anonymous_people_are_sent_to_log_in(client: Client) -> None:
 
 def _fingerprint(tenant: Tenant) -> tuple:
     with scopes_disabled():
-        tenant = Tenant.objects.filter(pk=tenant.pk).first()
-        if tenant is None:
+        found = Tenant.objects.filter(pk=tenant.pk).first()
+        if found is None:
             return ("deleted",)
+        tenant = found
         return (
             tenant.name,
             sorted(Membership.objects.filter(tenant=tenant).values_list("user__email", "role")),

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db
 
 
 def link_in(message: mail.EmailMessage, pattern: str) -> str:
-    found = re.search(rf"https?://\S+{pattern}\S*", message.body)
+    found = re.search(rf"https?://\S+{pattern}\S*", str(message.body))
     assert found, message.body
     return urlparse(found.group(0)).path
 

@@ -2,9 +2,11 @@
 
 import copy
 import json
-from datetime import timedelta
+from datetime import date, timedelta
+from typing import Any
 
 import pytest
+from django.db.models import Model
 from django.test import Client
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
@@ -27,7 +29,7 @@ def key_for(tenant: Tenant, scope: KeyScope = KeyScope.READ, **fields: object) -
 
 
 def api(secret: str | None = None, scheme: str = "Bearer") -> Client:
-    headers = {"HTTP_AUTHORIZATION": f"{scheme} {secret}"} if secret else {}
+    headers: dict[str, Any] = {"HTTP_AUTHORIZATION": f"{scheme} {secret}"} if secret else {}
     return Client(**headers)
 
 
@@ -134,7 +136,7 @@ def test_the_api_stats_equal_the_dashboards() -> None:
 
     rows = api(key_for(acme)).get(f"{API}/stats/daily?{query}").json()
 
-    period = selectors.Period.last(3, "UTC", today=timezone.datetime(2026, 11, 1).date())
+    period = selectors.Period.last(3, "UTC", today=date(2026, 11, 1))
     with scope(tenant=acme):
         expected = selectors.daily_series(domain, period)
     assert rows == [
@@ -202,7 +204,8 @@ def test_a_key_of_tenant_a_never_reaches_tenant_b(path: str) -> None:
     with scopes_disabled():
         their_report = Report.objects.get(tenant=b)
         their_message = InboundMessage.objects.get(tenant=b)
-    target = {"report": their_report, "message": their_message}.get(names, theirs)
+    targets: dict[str | None, Model] = {"report": their_report, "message": their_message}
+    target = targets.get(names, theirs)
     url = (path + QUERIES.get(path, "")).replace("{id}", str(target.pk))
     response = getattr(client, method)(url)
 

@@ -109,7 +109,7 @@ def flatmap_path_parameters(context, path_parameters: dict | None) -> st.SearchS
     path = context.operation.path
     kind = next(k for k in ("domains", "reports", "inbound") if f"/{k}/" in path)
     return st.one_of(
-        st.just(path_parameters), _real(kind).map(lambda pk: {**path_parameters, "id": pk})
+        st.just(path_parameters), _real(kind).map(lambda pk: {**(path_parameters or {}), "id": pk})
     )
 
 
@@ -117,7 +117,9 @@ def flatmap_path_parameters(context, path_parameters: dict | None) -> st.SearchS
 def flatmap_query(context, query: dict | None) -> st.SearchStrategy:
     if not isinstance((query or {}).get("domain"), int):
         return st.just(query)
-    return st.one_of(st.just(query), _real("domains").map(lambda pk: {**query, "domain": pk}))
+    return st.one_of(
+        st.just(query), _real("domains").map(lambda pk: {**(query or {}), "domain": pk})
+    )
 
 
 @schema.hook
@@ -136,7 +138,8 @@ def test_every_operation_keeps_its_schema(case: schemathesis.Case, secret: str) 
 
 
 def test_linked_operations_keep_their_schema(secret: str) -> None:
-    class Workflow(schema.as_state_machine()):
+    # The state machine class is built from the schema at run time: mypy cannot see it.
+    class Workflow(schema.as_state_machine()):  # type: ignore[misc]
         def setup(self) -> None:
             # Every scenario starts from the same data: its writes are rolled back after
             # it, or Hypothesis sees the rules' data change between runs (flaky).

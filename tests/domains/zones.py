@@ -1,5 +1,7 @@
 """Publishing a domain's mail set-up in the tests' DNS and HTTPS servers."""
 
+from typing import Any
+
 from accounts.models import Tenant
 from tests.dnsserver import ZoneResolver
 from tests.httpsserver import Behaviour, StsServer
@@ -28,8 +30,7 @@ def publish_good(
         dns.secure.add(f"_25._tcp.{mx}")
 
 
-def break_sts(sts: StsServer, domain: str, **behaviour: object) -> None:
+def break_sts(sts: StsServer, domain: str, **behaviour: Any) -> None:
     """The policy server answers wrongly (a 404 unless told otherwise)."""
-    sts.policies[f"mta-sts.{domain}"] = Behaviour(
-        **{"status": 404, "body": b"Not found"} | behaviour
-    )
+    answer: dict[str, Any] = {"status": 404, "body": b"Not found"}
+    sts.policies[f"mta-sts.{domain}"] = Behaviour(**answer | behaviour)

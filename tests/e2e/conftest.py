@@ -5,11 +5,13 @@ tests skip with the reason, and under CI a skip fails the run.
 """
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from django.db import connections
+from playwright.sync_api import Browser, Page
+from pytest_django.live_server_helper import LiveServer
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "test-artifacts" / "screenshots"
 CHROMIUM_ARGS = [
@@ -22,8 +24,12 @@ CHROMIUM_ARGS = [
 ]
 
 
+# The screenshot fixture: saves the page under a name, answers the file.
+Screenshot = Callable[[Page, str], Path]
+
+
 @pytest.fixture
-def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Browser]:
     path = os.environ.get("CHROMIUM", "/usr/bin/chromium")
     if not os.access(path, os.X_OK):
         pytest.skip(f"Chromium not found at {path}: install Debian's chromium (make test does)")
@@ -42,7 +48,7 @@ def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
 
 
 @pytest.fixture
-def live(live_server: object) -> Iterator[str]:
+def live(live_server: LiveServer) -> Iterator[str]:
     """The live server's base URL, its request threads closing their connections.
 
     The server handles each request on a thread of its own; with a connection age, the
@@ -59,11 +65,11 @@ def live(live_server: object) -> Iterator[str]:
 
 
 @pytest.fixture
-def screenshot() -> object:
+def screenshot() -> Screenshot:
     """Save a full-page PNG of ``page`` as a test artifact under var/test-artifacts/."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
 
-    def take(page: object, name: str) -> Path:
+    def take(page: Page, name: str) -> Path:
         path = ARTIFACTS / f"{name}.png"
         page.screenshot(path=str(path), full_page=True)
         return path

@@ -3,6 +3,7 @@
 import pytest
 from playwright.sync_api import Browser, expect
 
+from tests.e2e.conftest import Screenshot
 from tests.factories import PASSWORD, make_domain, make_tenant
 from tests.reports.helpers import corpus, ingest
 
@@ -17,7 +18,7 @@ KRVTZ = [
 
 
 def test_the_dashboard_draws_its_chart_and_tables(
-    browser: Browser, live: str, screenshot: object
+    browser: Browser, live: str, screenshot: Screenshot
 ) -> None:
     tenant = make_tenant("acme", owner="ana@example.com")
     domain = make_domain(tenant, "krvtz.net")

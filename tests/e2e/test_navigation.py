@@ -11,6 +11,7 @@ from django.db import connections
 from playwright.sync_api import Browser, Page, expect
 
 from accounts.models import Membership, Role, Tenant
+from tests.e2e.conftest import Screenshot
 from tests.factories import PASSWORD, make_tenant
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -63,7 +64,7 @@ def tenants() -> None:
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_every_menu_is_reachable_at_this_width(
-    browser: Browser, live: str, screenshot: object, tenants: None, width: int
+    browser: Browser, live: str, screenshot: Screenshot, tenants: None, width: int
 ) -> None:
     context = browser.new_context(viewport={"width": width, "height": 800})
     page = context.new_page()

@@ -29,6 +29,7 @@ from reports.digests.weekly import week_of
 from reports.models import InboundMessage, Status
 from tests.conftest import CORPUS, wait_until
 from tests.dnsserver import ZoneResolver
+from tests.e2e.conftest import Screenshot
 from tests.e2e.test_onboarding import confirm_email, sign_up
 from tests.reports.helpers import corpus_files
 from tests.reports.test_ingest_corpus import EXPECTED
@@ -88,7 +89,7 @@ def test_a_newcomer_walks_from_sign_up_to_the_dashboards_and_the_jobs(
     browser: Browser,
     live: str,
     dns: ZoneResolver,
-    screenshot: object,
+    screenshot: Screenshot,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO)
@@ -103,7 +104,9 @@ def test_a_newcomer_walks_from_sign_up_to_the_dashboards_and_the_jobs(
     sign_up(page, live, EMAIL, team="Newcomer Mail")
     confirm_email(page, live, EMAIL)
     expect(page.get_by_role("heading", name="Getting started")).to_be_visible()
-    slug = re.search(r"/t/([^/]+)/", page.url).group(1)
+    in_tenant = re.search(r"/t/([^/]+)/", page.url)
+    assert in_tenant, page.url
+    slug = in_tenant.group(1)
     tenant = Tenant.objects.get(slug=slug)
     screenshot(page, "walk-01-tenant-onboarding")
 
@@ -197,7 +200,9 @@ def test_a_newcomer_walks_from_sign_up_to_the_dashboards_and_the_jobs(
 
     # 6. The hourly alert evaluation and the weekly digest, for this tenant.
     evaluated = evaluate_tenant_alerts(tenant.pk)
-    opened = int(re.fullmatch(r"opened (\d+), resolved 0", evaluated).group(1))
+    outcome = re.fullmatch(r"opened (\d+), resolved 0", evaluated)
+    assert outcome, evaluated
+    opened = int(outcome.group(1))
     # Each new alert is emailed to the owner by the worker, once.
     wait_until(lambda: len(mails("[TLS-RPT alert]")) == opened)
     last_week = week_of(timezone.now().date() - timedelta(days=7)).start

@@ -12,6 +12,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from accounts.models import Membership, Role
 from tests.dnsserver import ZoneResolver
+from tests.e2e.conftest import Screenshot
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -22,7 +23,7 @@ expect.set_options(timeout=10_000)
 def link_for(email: str, path: str) -> str:
     for message in reversed(mail.outbox):
         if email in message.to:
-            found = re.search(rf"https?://\S+({re.escape(path)}\S*)", message.body)
+            found = re.search(rf"https?://\S+({re.escape(path)}\S*)", str(message.body))
             if found:
                 return found.group(1)
     raise AssertionError(f"no email to {email} with a {path} link")
@@ -45,7 +46,7 @@ def confirm_email(page: Page, base: str, email: str) -> None:
 
 
 def test_from_nothing_to_a_verified_domain_and_a_second_member(
-    browser: Browser, live: str, dns: ZoneResolver, screenshot: object
+    browser: Browser, live: str, dns: ZoneResolver, screenshot: Screenshot
 ) -> None:
     base = live
     page = browser.new_page()

@@ -102,6 +102,15 @@ def report_mail(
     return message
 
 
+def part_of(message: Message, index: int) -> Message:
+    """A multipart message's part (get_payload() is typed for every kind of message)."""
+    parts = message.get_payload()
+    assert isinstance(parts, list)
+    part = parts[index]
+    assert isinstance(part, Message)
+    return part
+
+
 def as_crlf(message: Message) -> bytes:
     return message.as_bytes().replace(b"\n", b"\r\n")
 

@@ -222,7 +222,9 @@ def test_corpus_email_header_facts(name: str) -> None:
     headers = envelope(name).headers
 
     assert headers is not None
-    domain, submitter, subject_id, sender, message_id = EXPECTED[name].headers or ()
+    expected = EXPECTED[name].headers
+    assert expected is not None
+    domain, submitter, subject_id, sender, message_id = expected
     assert headers.tls_report_domain == domain
     assert headers.tls_report_submitter == submitter
     assert headers.subject_report_id == subject_id

@@ -11,7 +11,15 @@ import zlib
 import pytest
 
 from reports.tlsrpt import Limits, TlsRptError, extract, parse_report
-from tests.tlsrpt.builders import as_crlf, dumps, gzip_mail, policy_of, report_doc, report_mail
+from tests.tlsrpt.builders import (
+    as_crlf,
+    dumps,
+    gzip_mail,
+    part_of,
+    policy_of,
+    report_doc,
+    report_mail,
+)
 
 MB = 1024 * 1024
 
@@ -78,7 +86,7 @@ def test_the_decompression_limit_counts_every_attachment_together() -> None:
     # Two parts of 600 KB each: each fits in 1 MB, both do not.
     payload = gzip.compress(dumps(report_doc()) + b" " * 600_000)
     message = report_mail(payload)
-    message.attach(report_mail(payload).get_payload()[1])
+    message.attach(part_of(report_mail(payload), 1))
 
     assert code_of(as_crlf(message), Limits(max_decompressed_bytes=MB)) == (
         "decompressed_too_large"
@@ -322,7 +330,7 @@ def test_an_empty_zip_is_not_a_report() -> None:
 def test_one_broken_report_fails_the_whole_message() -> None:
     message = report_mail(gzip.compress(dumps(report_doc())))
     broken = report_mail(gzip.compress(with_count("-5")))
-    message.attach(broken.get_payload()[1])
+    message.attach(part_of(broken, 1))
 
     assert code_of(as_crlf(message)) == "schema_invalid"
 
