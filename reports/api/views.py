@@ -1,13 +1,9 @@
 """REST API of the reports app: the daily stats, from the same selectors as the pages."""
 
-from datetime import date
-
-import django_filters
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Prefetch
+from django.db.models import Prefetch
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -21,14 +17,21 @@ from rest_framework.parsers import FileUploadParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.api_auth import TenantAPIView
+from accounts.api_auth import TenantAPIRequest, TenantAPIView
 from accounts.api_schema import ErrorSerializer
 from accounts.models import Role
 from domains.models import Domain
-from reports import selectors
-from reports.explanations import explain
+from reports.dashboards import selectors
+from reports.dashboards.explanations import explain
+from reports.dashboards.periods import period_parse
+from reports.dashboards.report_filters import (
+    ReportFilters,
+    failure_details_matching,
+    report_filters_parse,
+    reports_matching,
+)
 from reports.inbound.store import inbound_store
-from reports.ingest import message_reprocess
+from reports.ingest.messages import message_reprocess
 from reports.models import Channel, FailureDetail, InboundMessage, PolicyResult, Report
 
 
@@ -39,36 +42,66 @@ class DayStatSerializer(serializers.Serializer):
     success_rate = serializers.FloatField(allow_null=True)
 
 
-def _period(request: Request) -> selectors.Period:
-    errors = {}
-    values = {}
-    for name in ("from", "to"):
-        raw = request.query_params.get(name)
-        if raw:
-            try:
-                values[name] = date.fromisoformat(raw)
-            except ValueError:
-                errors[name] = ["Give a date as YYYY-MM-DD."]
-    if errors:
-        raise serializers.ValidationError(errors)
-    default = selectors.Period.last(30, request.tenant.time_zone)
-    period = selectors.Period(values.get("from", default.start), values.get("to", default.end))
-    if period.end < period.start or period.days > 731:
-        raise serializers.ValidationError({"from": ["The range must be 1 to 731 days."]})
-    return period
+API_MAX_DAYS = 731  # the API's stats hold a row per day: at most two years in one response
+# Spellings of the period the API once read (the reports' and failures' filters): refused
+# with a 400 naming the right one, never ignored.
+OLD_SPELLINGS = {"start": "from", "end": "to"}
+
+
+def _refuse_old_spellings(request: Request) -> None:
+    used = {
+        old: [f"Not a parameter: the period is 'from' and 'to'; use '{new}' (YYYY-MM-DD)."]
+        for old, new in OLD_SPELLINGS.items()
+        if old in request.query_params
+    }
+    if used:
+        raise serializers.ValidationError(used)
+
+
+def _period(request: TenantAPIRequest) -> selectors.Period:
+    """``from`` and ``to`` read as the pages read them, each end with its default."""
+    _refuse_old_spellings(request)
+    params = {k: request.query_params[k] for k in ("from", "to") if k in request.query_params}
+    choice = period_parse(params=params, time_zone=request.tenant.time_zone, defaults_per_end=True)
+    if choice.error:
+        raise serializers.ValidationError({choice.field: [choice.error]})
+    if choice.period.days > API_MAX_DAYS:
+        raise serializers.ValidationError(
+            {"from": [f"The range must be 1 to {API_MAX_DAYS} days."]}
+        )
+    return choice.period
+
+
+FROM_TO = [
+    OpenApiParameter(
+        "from",
+        OpenApiTypes.DATE,
+        description=(
+            "First day (default: 30 days before `to`). The range holds at most "
+            f"{API_MAX_DAYS} days. The old spelling `start` is refused (400)."
+        ),
+    ),
+    OpenApiParameter(
+        "to",
+        OpenApiTypes.DATE,
+        description=(
+            "Last day (default: today in the tenant's time zone). The old spelling `end` is "
+            "refused (400)."
+        ),
+    ),
+]
 
 
 class StatsDailyView(TenantAPIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("domain", OpenApiTypes.INT, description="A domain id; all if absent."),
-            OpenApiParameter("from", OpenApiTypes.DATE, description="First day (30 days ago)."),
-            OpenApiParameter("to", OpenApiTypes.DATE, description="Last day (default: today)."),
+            *FROM_TO,
         ],
         responses=DayStatSerializer(many=True),
         summary="Sessions per day: sessions under both tlsa and sts count once",
     )  # fmt: skip
-    def get(self, request: Request) -> Response:
+    def get(self, request: TenantAPIRequest) -> Response:
         period = _period(request)
         domains = Domain.objects.filter(tenant=request.tenant)
         raw = request.query_params.get("domain")
@@ -122,37 +155,50 @@ class ReportDetailSerializer(ReportSerializer):
         fields = [*ReportSerializer.Meta.fields, "policies"]
 
 
-class ReportFilter(django_filters.FilterSet):
-    domain = django_filters.NumberFilter(method="by_domain", help_text="A domain id.")
-    organization = django_filters.CharFilter()
-    start = django_filters.DateFilter(field_name="day", lookup_expr="gte", label="from")
-    end = django_filters.DateFilter(field_name="day", lookup_expr="lte", label="to")
-    policy_type = django_filters.CharFilter(method="by_policy_type")
-    result_type = django_filters.CharFilter(method="by_result_type")
-    has_failures = django_filters.BooleanFilter(method="by_failures")
+def _filters(request: Request) -> ReportFilters:
+    """The report filters of the query string, the page's meaning; a 400 naming bad ones."""
+    _refuse_old_spellings(request)
+    filters, errors = report_filters_parse(request.query_params)
+    if errors:
+        raise serializers.ValidationError({name: [e] for name, e in errors.items()})
+    return filters
 
-    class Meta:
-        model = Report
-        fields = ["domain", "organization", "start", "end", "policy_type", "result_type",
-                  "has_failures"]  # fmt: skip
 
-    def by_domain(self, queryset, name: str, value: int):
-        # EXISTS lets PostgreSQL walk the reports newest first and stop at the page's end,
-        # probing each one's policies, instead of collecting all the domain's policies.
-        policies = PolicyResult.objects.filter(report=OuterRef("pk"), domain_id=value)
-        return queryset.filter(Exists(policies))
-
-    def by_policy_type(self, queryset, name: str, value: str):
-        return queryset.filter(
-            pk__in=PolicyResult.objects.filter(policy_type=value).values("report_id")
-        )
-
-    def by_result_type(self, queryset, name: str, value: str):
-        policies = PolicyResult.objects.filter(failures__result_type=value)
-        return queryset.filter(pk__in=policies.values("report_id"))
-
-    def by_failures(self, queryset, name: str, value: bool):
-        return queryset.filter(failed__gt=0) if value else queryset.filter(failed=0)
+REPORT_FILTERS = [
+    OpenApiParameter(
+        "domain",
+        OpenApiTypes.INT,
+        description=(
+            "A domain id: reports with a policy of that domain. With `policy_type`, "
+            "`result_type` or `has_failures` they hold for that domain's policies."
+        ),
+    ),
+    OpenApiParameter("organization", OpenApiTypes.STR, description="The sending organization."),
+    OpenApiParameter("policy_type", OpenApiTypes.STR, description="sts, tlsa or no-policy-found."),
+    OpenApiParameter(
+        "result_type",
+        OpenApiTypes.STR,
+        description=("Reports with failures of this type (on the chosen domain, if any)."),
+    ),
+    OpenApiParameter(
+        "has_failures",
+        OpenApiTypes.BOOL,
+        description=(
+            "With (true) or without (false) failed sessions: the chosen domain's or policy "
+            "type's, otherwise the report's."
+        ),
+    ),
+    OpenApiParameter(
+        "from",
+        OpenApiTypes.DATE,
+        description=("First report day. The old spelling `start` is refused (400)."),
+    ),
+    OpenApiParameter(
+        "to",
+        OpenApiTypes.DATE,
+        description=("Last report day. The old spelling `end` is refused (400)."),
+    ),
+]
 
 
 class ReportCursor(CursorPagination):
@@ -164,16 +210,17 @@ class ReportCursor(CursorPagination):
 
 class ReportListView(TenantAPIView, generics.ListAPIView):
     serializer_class = ReportSerializer
-    filter_backends = [DjangoFilterBackend]
-    filterset_class = ReportFilter
     pagination_class = ReportCursor
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no tenant
             return Report.objects.none()
-        return Report.objects.filter(tenant=self.request.tenant).defer("raw_json_gz")
+        return reports_matching(_filters(self.request))
 
-    @extend_schema(summary="Reports, newest first, filtered; cursor pagination")
+    @extend_schema(
+        parameters=REPORT_FILTERS,
+        summary="Reports, newest first, filtered as the reports page filters; cursor pagination",
+    )
     def get(self, request: Request, *args: object, **kwargs: object) -> Response:
         return super().get(request, *args, **kwargs)
 
@@ -198,7 +245,7 @@ class ReportDetailView(TenantAPIView, generics.RetrieveAPIView):
 class ReportRawView(TenantAPIView):
     @extend_schema(responses={(200, "application/json"): OpenApiTypes.OBJECT},
                    summary="The report's JSON exactly as the sender sent it")  # fmt: skip
-    def get(self, request: Request, pk: int) -> HttpResponse:
+    def get(self, request: TenantAPIRequest, pk: int) -> HttpResponse:
         report = get_object_or_404(Report, pk=pk, tenant=request.tenant)
         return HttpResponse(report.raw_json, content_type="application/json")
 
@@ -219,16 +266,12 @@ class FlatFailureSerializer(serializers.Serializer):
     additional_information = serializers.CharField()
 
 
-class FailureFilter(django_filters.FilterSet):
-    domain = django_filters.NumberFilter(field_name="policy__domain_id")
-    start = django_filters.DateFilter(field_name="policy__day", lookup_expr="gte")
-    end = django_filters.DateFilter(field_name="policy__day", lookup_expr="lte")
-    result_type = django_filters.CharFilter()
-    organization = django_filters.CharFilter(field_name="policy__report__organization")
-
-    class Meta:
-        model = FailureDetail
-        fields = ["domain", "start", "end", "result_type", "organization"]
+FAILURE_FILTERS = [
+    OpenApiParameter("domain", OpenApiTypes.INT, description="A domain id."),
+    OpenApiParameter("organization", OpenApiTypes.STR, description="The sending organization."),
+    OpenApiParameter("result_type", OpenApiTypes.STR),
+    *REPORT_FILTERS[-2:],
+]
 
 
 class FailureCursor(CursorPagination):
@@ -240,20 +283,18 @@ class FailureCursor(CursorPagination):
 
 class FailureListView(TenantAPIView, generics.ListAPIView):
     serializer_class = FlatFailureSerializer
-    filter_backends = [DjangoFilterBackend]
-    filterset_class = FailureFilter
     pagination_class = FailureCursor
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no tenant
             return FailureDetail.objects.none()
-        return (
-            FailureDetail.objects.filter(tenant=self.request.tenant)
-            .select_related("policy__report")
-            .defer("policy__report__raw_json_gz")
-        )
+        f = _filters(self.request)
+        return failure_details_matching(
+            domain=f.domain, organization=f.organization, result_type=f.result_type,
+            start=f.start, end=f.end,
+        )  # fmt: skip
 
-    @extend_schema(summary="Failure details, one row each, for export")
+    @extend_schema(parameters=FAILURE_FILTERS, summary="Failure details, one row each, for export")
     def get(self, request: Request, *args: object, **kwargs: object) -> Response:
         return super().get(request, *args, **kwargs)
 
@@ -271,13 +312,12 @@ class StatsBreakdownView(TenantAPIView):
         parameters=[
             OpenApiParameter("by", OpenApiTypes.STR, enum=BREAKDOWN_KEYS, required=True),
             OpenApiParameter("domain", OpenApiTypes.INT, required=True),
-            OpenApiParameter("from", OpenApiTypes.DATE),
-            OpenApiParameter("to", OpenApiTypes.DATE),
+            *FROM_TO,
         ],
         responses=BreakdownSerializer(many=True),
         summary="Failed sessions of a domain by result type, MX, organization or sending IP",
     )  # fmt: skip
-    def get(self, request: Request) -> Response:
+    def get(self, request: TenantAPIRequest) -> Response:
         by = request.query_params.get("by", "")
         if by not in BREAKDOWN_KEYS:
             raise serializers.ValidationError({"by": [f"One of {', '.join(BREAKDOWN_KEYS)}."]})
@@ -339,7 +379,7 @@ class InboundListView(TenantAPIView, generics.ListAPIView):
 
 class InboundDetailView(TenantAPIView):
     @extend_schema(responses=InboundSerializer, summary="One inbound message and its outcome")
-    def get(self, request: Request, pk: int) -> Response:
+    def get(self, request: TenantAPIRequest, pk: int) -> Response:
         message = get_object_or_404(
             InboundMessage.objects.defer("raw"), pk=pk, tenant=request.tenant
         )
@@ -356,7 +396,7 @@ class InboundReprocessView(TenantAPIView):
         )},
         summary="Queue a failed or unattributed message again (write key)",
     )  # fmt: skip
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: TenantAPIRequest, pk: int) -> Response:
         message = get_object_or_404(
             InboundMessage.objects.defer("raw"), pk=pk, tenant=request.tenant
         )
@@ -390,7 +430,7 @@ class InboundUploadView(TenantAPIView):
         responses={201: InboundSerializer},
         summary="Upload a report (multipart field 'file'); poll inbound/{id} for the outcome",
     )  # fmt: skip
-    def post(self, request: Request) -> Response:
+    def post(self, request: TenantAPIRequest) -> Response:
         data = UploadSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         upload = data.validated_data["file"]
