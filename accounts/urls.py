@@ -5,7 +5,6 @@ from django.urls import path
 from accounts import key_views, views
 
 tenant_patterns = [
-    path("", views.tenant_home, name="tenant_home"),
     path("members/", views.members, name="members"),
     path("members/<int:pk>/role", views.member_role, name="member_role"),
     path("members/<int:pk>/remove", views.member_remove, name="member_remove"),

@@ -29,7 +29,6 @@ from accounts.members import (
 from accounts.models import AuditEvent, Invitation, Membership, Role, Tenant
 from accounts.tenancy import AuthenticatedRequest, TenantRequest, tenant_view
 from accounts.tenants import tenant_create_for, tenant_delete, tenant_update
-from domains.models import Domain
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -54,51 +53,6 @@ def tenant_new(request: AuthenticatedRequest) -> HttpResponse:
         )
         return redirect("tenant_home", slug=tenant.slug)
     return render(request, "accounts/tenant_new.html", {"form": form})
-
-
-@tenant_view(Role.VIEWER)
-def tenant_home(request: TenantRequest) -> HttpResponse:
-    """The tenant's overview, with the onboarding checklist until it is all done."""
-    from domains.selectors import latest_checks, problems
-    from reports.dashboards.advice import advice
-    from reports.dashboards.onboarding import checklist
-    from reports.dashboards.periods import latest_period
-    from reports.dashboards.selectors import PERIODS, SPARKLINE_POINTS, overview
-    from reports.dashboards.views import period_from
-    from reports.models import Alert
-
-    domains = list(Domain.objects.order_by("name"))
-    choice = period_from(request)
-    period = choice.period
-    verified = [d for d in domains if d.is_verified]
-    summaries = overview(verified, period)
-    health = {pk: problems(checks) for pk, checks in latest_checks(verified).items()}
-    steps = checklist(domains)
-    context = {
-        # Verified domains are in the overview; the plain list is for the rest.
-        "domains": [d for d in domains if not d.is_verified] if summaries else domains,
-        "checklist": steps,
-        "onboarded": steps.done,
-        "period": period,
-        "chosen": choice.chosen,
-        "period_error": choice.error,
-        "periods": PERIODS,
-        "spark_step": period.step(SPARKLINE_POINTS),
-        "latest": latest_period(
-            latest=max((s.last_report_day for s in summaries if s.last_report_day), default=None),
-            shown=period,
-            sessions=sum(s.totals.sessions for s in summaries),
-            time_zone=request.tenant.time_zone,
-        ),
-        "summaries": [
-            (s, advice(s.top_result_type) if s.top_result_type else None, health[s.domain.pk])
-            for s in summaries
-        ],
-        "alerts": Alert.objects.filter(resolved_at=None)
-        .select_related("domain")
-        .order_by("-opened_at")[:50],
-    }
-    return render(request, "accounts/tenant_home.html", context)
 
 
 @tenant_view(Role.VIEWER)

@@ -7,8 +7,22 @@ Every row belongs to a tenant and is reached through a scoped manager: a query o
 
 from reports.alerts.models import Alert, AlertKind
 from reports.digests.models import DigestDelivery
-from reports.inbound.models import Channel, InboundMessage, MailboxFailure, MailboxSource, Status, TlsMode
-from reports.ingest.models import DailyFailure, DailyStat, FailureDetail, PolicyResult, PolicyType, Report
+from reports.inbound.models import (
+    Channel,
+    InboundMessage,
+    MailboxFailure,
+    MailboxSource,
+    Status,
+    TlsMode,
+)
+from reports.ingest.models import (
+    DailyFailure,
+    DailyStat,
+    FailureDetail,
+    PolicyResult,
+    PolicyType,
+    Report,
+)
 
 __all__ = [
     "Alert", "AlertKind", "Channel", "DailyFailure", "DailyStat", "DigestDelivery",

@@ -8,6 +8,7 @@ from reports.inbound import mailbox_views, views
 from reports.inbound.http import tlsrpt_post
 
 tenant_patterns = [
+    path("", dashboard_views.tenant_home, name="tenant_home"),
     path("domains/<int:pk>/dashboard/", dashboard_views.domain_dashboard, name="domain_dashboard"),
     path("reports/", dashboard_views.report_list, name="report_list"),
     path("reports/<int:pk>/", dashboard_views.report_detail, name="report_detail"),

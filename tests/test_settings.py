@@ -226,7 +226,10 @@ for _ in range(150):
     raw = json.dumps(report_json(domain="example.org")).encode()
     inbound_store(tenant=tenant, channel="upload", raw=raw, queue=False)
 """
-DRAIN = "from reports.ingest.messages import backlog_drain; backlog_drain(seconds=60, wake=lambda: None)"
+DRAIN = (
+    "from reports.ingest.messages import backlog_drain;"
+    " backlog_drain(seconds=60, wake=lambda: None)"
+)
 COUNT = """
 import json
 from collections import Counter

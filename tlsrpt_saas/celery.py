@@ -10,11 +10,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tlsrpt_saas.settings")
 
 app = Celery("tlsrpt_saas")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+# Each app's tasks.py; reports.tasks gathers those of the reports app's features.
 app.autodiscover_tasks()
-# Task modules named for what they do, beside each app's tasks.py.
-app.autodiscover_tasks(related_name="alert_tasks")
-app.autodiscover_tasks(related_name="digest_tasks")
-app.autodiscover_tasks(related_name="retention_tasks")
 
 
 @task_prerun.connect

@@ -1,7 +1,7 @@
 """Alerts: conditions on a domain someone should act on, opened and resolved by evaluation.
 
 ``alerts_evaluate`` runs hourly for each tenant. For each verified domain it lists the
-conditions that hold now (from the daily rollups, through ``reports.selectors``, and from
+conditions that hold now (from the daily rollups, through ``reports.dashboards.selectors``, and from
 the domain's latest definitive DNS checks), opens an ``Alert`` for each new one, keeps
 open ones that still hold, and resolves the rest. A new alert is emailed to the tenant's
 admins once, unless the same alert was emailed within the cooldown (a flapping one).
@@ -19,9 +19,9 @@ from accounts.models import Tenant
 from domains.findings import Finding as DnsFinding
 from domains.models import CheckKind, DnsCheck, Domain
 from domains.selectors import latest_checks, problems
-from reports import findings, selectors
+from reports.dashboards import advice, selectors
+from reports.dashboards.selectors import Period, Totals
 from reports.models import Alert, AlertKind, DailyStat
-from reports.selectors import Period, Totals
 
 WINDOW_DAYS = 3  # the recent days judged (reports for a day arrive the day after)
 BASELINE_DAYS = 28  # "usual", before the window
@@ -230,7 +230,7 @@ def _open(domain: Domain, condition: Condition, now) -> Alert | None:
     except IntegrityError:  # another evaluation opened it at the same moment
         return None
     if not _recently_notified(alert):
-        from reports.alert_tasks import send_alert_email
+        from reports.alerts.tasks import send_alert_email
 
         transaction.on_commit(lambda: send_alert_email.delay(alert.pk))
     return alert

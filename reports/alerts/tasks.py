@@ -6,12 +6,12 @@ from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from accounts.models import Tenant
-from reports.alert_mail import alert_email_send
-from reports.alerts import alerts_evaluate
+from reports.alerts.mail import alert_email_send
+from reports.alerts.rules import alerts_evaluate
 from reports.models import Alert
 
 
-@shared_task
+@shared_task(name="reports.alert_tasks.evaluate_alerts")
 def evaluate_alerts() -> int:
     """Queue an evaluation for every tenant that has a verified domain."""
     with scopes_disabled():
@@ -25,7 +25,12 @@ def evaluate_alerts() -> int:
     return len(ids)
 
 
-@shared_task(acks_late=True, max_retries=3, default_retry_delay=120)
+@shared_task(
+    name="reports.alert_tasks.evaluate_tenant_alerts",
+    acks_late=True,
+    max_retries=3,
+    default_retry_delay=120,
+)
 def evaluate_tenant_alerts(tenant_id: int) -> str:
     tenant = Tenant.objects.filter(pk=tenant_id).first()
     if tenant is None:
@@ -35,7 +40,13 @@ def evaluate_tenant_alerts(tenant_id: int) -> str:
     return f"opened {len(result.opened)}, resolved {len(result.resolved)}"
 
 
-@shared_task(bind=True, acks_late=True, max_retries=5, default_retry_delay=300)
+@shared_task(
+    name="reports.alert_tasks.send_alert_email",
+    bind=True,
+    acks_late=True,
+    max_retries=5,
+    default_retry_delay=300,
+)
 def send_alert_email(self, alert_id: int) -> str:
     """Email a new alert to the admins, at most once: the row is claimed before sending."""
     with scopes_disabled():

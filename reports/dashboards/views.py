@@ -12,14 +12,15 @@ from accounts.models import Role
 from accounts.tenancy import tenant_view
 from domains.models import Domain
 from domains.selectors import changes as dns_changes
-from reports import selectors
-from reports.findings import finding, reason
+from reports.dashboards import selectors
+from reports.dashboards.advice import advice, reason
+from reports.dashboards.overview import tenant_overview
+from reports.dashboards.periods import PeriodChoice, latest_period, period_parse
 from reports.models import PolicyResult, Report
-from reports.periods import PeriodChoice, latest_period, period_parse
 
 
 def period_from(request: HttpRequest) -> PeriodChoice:
-    """The period asked for (reports.periods), in the tenant's time zone."""
+    """The period asked for (reports.dashboards.periods), in the tenant's time zone."""
     return period_parse(params=request.GET, time_zone=request.tenant.time_zone)
 
 
@@ -245,3 +246,25 @@ class _Echo:
 
     def write(self, value: str) -> str:
         return value
+
+
+@tenant_view(Role.VIEWER)
+def tenant_home(request: HttpRequest) -> HttpResponse:
+    """The tenant's overview, with the onboarding checklist until it is all done."""
+    choice = period_from(request)
+    period = choice.period
+    found = tenant_overview(period=period, time_zone=request.tenant.time_zone)
+    context = {
+        "domains": found.others,
+        "checklist": found.checklist,
+        "onboarded": found.checklist.done,
+        "period": period,
+        "chosen": choice.chosen,
+        "period_error": choice.error,
+        "periods": selectors.PERIODS,
+        "spark_step": period.step(selectors.SPARKLINE_POINTS),
+        "latest": found.latest,
+        "summaries": [(row.summary, row.advice, row.problems) for row in found.rows],
+        "alerts": found.alerts,
+    }
+    return render(request, "accounts/tenant_home.html", context)

@@ -7,11 +7,11 @@ from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from accounts.models import Tenant
-from reports.digest import digest_due, digest_send
-from reports.digest_models import DigestDelivery
+from reports.digests.models import DigestDelivery
+from reports.digests.weekly import digest_due, digest_send
 
 
-@shared_task
+@shared_task(name="reports.digest_tasks.queue_weekly_digests")
 def queue_weekly_digests() -> int:
     """Queue the digest of every tenant whose digest time has come and that has none yet."""
     now = timezone.now()
@@ -33,7 +33,9 @@ def queue_weekly_digests() -> int:
     return queued
 
 
-@shared_task(bind=True, acks_late=True, max_retries=5)
+@shared_task(
+    name="reports.digest_tasks.send_tenant_digest", bind=True, acks_late=True, max_retries=5
+)
 def send_tenant_digest(self, tenant_id: int, week_start: str) -> str:
     """Email one tenant's digest of one week; members who already have it are skipped."""
     tenant = Tenant.objects.filter(pk=tenant_id).first()

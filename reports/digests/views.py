@@ -17,7 +17,7 @@ from django_scopes import scope
 
 from accounts.models import Role
 from accounts.tenancy import tenant_view
-from reports.digest import membership_digest_set, unsubscribe_membership
+from reports.digests.weekly import membership_digest_set, unsubscribe_membership
 
 
 @tenant_view(Role.VIEWER)

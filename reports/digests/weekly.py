@@ -25,10 +25,10 @@ from accounts.audit import audit_record
 from accounts.models import Membership, Tenant
 from domains.models import CheckKind, Domain
 from domains.selectors import latest_checks, problems
-from reports import selectors
-from reports.digest_models import DigestDelivery
-from reports.findings import finding
-from reports.selectors import Period, Totals
+from reports.dashboards import selectors
+from reports.dashboards.advice import advice
+from reports.dashboards.selectors import Period, Totals
+from reports.digests.models import DigestDelivery
 from tlsrpt_saas.mail import email_build
 
 logger = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 from accounts.models import Role
 from accounts.tenancy import tenant_view
 from reports.inbound.imap import mailbox_test
-from reports.mailboxes import mailbox_remove, mailbox_save, mailbox_set_active
+from reports.inbound.mailboxes import mailbox_remove, mailbox_save, mailbox_set_active
 from reports.models import MailboxSource
 
 

@@ -5,8 +5,8 @@ from django.http import HttpRequest
 
 from accounts.audit import audit_record
 from accounts.models import Tenant, User
+from reports.inbound.secrets import secret_encrypt
 from reports.models import MailboxSource
-from reports.secrets import secret_encrypt
 
 FIELDS = ("name", "host", "port", "tls_mode", "username", "folder", "processed_folder")
 

@@ -41,7 +41,7 @@ class MailboxSource(models.Model):
     port = models.PositiveIntegerField(default=993)
     tls_mode = models.CharField(max_length=10, choices=TlsMode.choices, default=TlsMode.SSL)
     username = models.CharField(max_length=255)
-    # Fernet token (reports.secrets); the password itself is never stored or shown.
+    # Fernet token (reports.inbound.secrets); the password itself is never stored or shown.
     password_encrypted = models.TextField()
     folder = models.CharField(max_length=255, default="INBOX")
     processed_folder = models.CharField(
@@ -104,7 +104,7 @@ class InboundMessage(models.Model):
     processed_at = models.DateTimeField(null=True, blank=True)
     # Set when queueing failed (broker down): the sweep queues it once the broker is back.
     queue_failed_at = models.DateTimeField(null=True, blank=True)
-    # Who is processing it (reports.claims): a PostgreSQL backend pid, and since when.
+    # Who is processing it (reports.ingest.claims): a PostgreSQL backend pid, and since when.
     claimed_by = models.IntegerField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     # Where an IMAP message came from: stored once per (mailbox, uidvalidity, uid).

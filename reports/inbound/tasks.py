@@ -9,7 +9,7 @@ from reports.inbound.imap import mailbox_poll
 from reports.inbound.models import MailboxSource
 
 
-@shared_task(acks_late=True)
+@shared_task(name="reports.tasks.poll_mailbox", acks_late=True)
 def poll_mailbox(mailbox_id: int) -> str:
     """Take the new messages of one IMAP mailbox (see reports.inbound.imap)."""
     with scopes_disabled():
@@ -25,7 +25,7 @@ def poll_mailbox(mailbox_id: int) -> str:
     return result.error or f"stored {result.stored}"
 
 
-@shared_task
+@shared_task(name="reports.tasks.poll_mailboxes")
 def poll_mailboxes() -> int:
     """Queue a poll of every active mailbox."""
     with scopes_disabled():

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from accounts.models import Role
 from accounts.tenancy import tenant_view
 from reports.inbound.store import inbound_store
-from reports.ingest import message_reprocess
+from reports.ingest.messages import message_reprocess
 from reports.models import Channel, InboundMessage, Status
 
 UPLOAD_SUFFIXES = (".json", ".json.gz", ".gz", ".eml", ".zip")

@@ -11,10 +11,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC
 
-from reports.attribution import VerifiedDomains, domain_from_filename
-from reports.bulk import failure_details_insert, reports_existing, reports_insert
+from reports.ingest.attribution import VerifiedDomains, domain_from_filename
+from reports.ingest.bulk import failure_details_insert, reports_existing, reports_insert
+from reports.ingest.rollups import RollupDelta, rollups_apply
 from reports.models import PolicyResult, Report, Status
-from reports.rollups import RollupDelta, rollups_apply
 from reports.tlsrpt import Envelope, FoundReport, HeaderFacts, Policy
 from reports.tlsrpt import FailureDetail as ParsedFailure
 
@@ -213,7 +213,7 @@ def _policies_store(stored: list[_Planned]) -> None:
 
 
 def _detail_row(tenant_id: int, policy_id: int, d: ParsedFailure) -> tuple:
-    """A row in ``reports.bulk.COLUMNS`` order."""
+    """A row in ``reports.ingest.bulk.COLUMNS`` order."""
     return (
         tenant_id,
         policy_id,

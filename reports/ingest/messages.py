@@ -6,9 +6,9 @@ Two ways in, one way through:
   messages in batches, oldest first, until none is left;
 * ``message_run`` (the ``process_inbound`` task, ``manage.py ingest``) claims one message.
 
-Both hand their claims (``reports.claims``) to ``claims_run``: parse each message, then in
+Both hand their claims (``reports.ingest.claims``) to ``claims_run``: parse each message, then in
 one transaction lock the messages still waiting, store every report of the batch
-(``reports.batch``) and set each message's outcome. It is idempotent: reports are unique
+(``reports.ingest.batch``) and set each message's outcome. It is idempotent: reports are unique
 per tenant on (organization, report-id, range), and a message that is no longer waiting
 is left as it is. A batch the database refuses (a count out of range) is run again one
 message at a time, so only the message at fault fails.
@@ -27,8 +27,8 @@ from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from domains.dns import dkim_key_lookup
-from reports.batch import Parsed, batch_store
-from reports.claims import (
+from reports.ingest.batch import Parsed, batch_store
+from reports.ingest.claims import (
     Claim,
     claim_batch,
     claim_interrupted,

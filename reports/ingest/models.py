@@ -102,7 +102,7 @@ class FailureDetail(models.Model):
 
     Its foreign keys have no database constraint: a large report writes thousands of
     rows by COPY, and PostgreSQL's per-row constraint triggers doubled the cost of
-    storing it. Rows are only ever written by ``reports.bulk`` in the transaction that
+    storing it. Rows are only ever written by ``reports.ingest.bulk`` in the transaction that
     creates their policy, and deletes cascade through Django (tested).
     """
 

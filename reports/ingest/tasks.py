@@ -5,21 +5,20 @@ Task names stay as they were before the move into this package (``reports.tasks.
 queued name them."""
 
 import logging
-from datetime import timedelta
-
 from dataclasses import asdict
+from datetime import timedelta
 
 from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
-from django_scopes import scope, scopes_disabled
+from django_scopes import scopes_disabled
 
-from reports.ingest import backlog_drain, message_run
-from reports.retention import purge_expired
+from reports.ingest.messages import backlog_drain, message_run
+from reports.ingest.retention import purge_expired
+from reports.ingest.wake import drain_started, ingest_wake
 from reports.models import InboundMessage, Status
-from reports.wake import drain_started, ingest_wake
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +34,7 @@ _RETRYING = {
 }
 
 
-@shared_task(**_RETRYING)
+@shared_task(name="reports.tasks.drain_inbound", **_RETRYING)
 def drain_inbound() -> int:
     """Process the waiting inbound messages in batches (the doors wake it; idempotent)."""
     drain_started()
@@ -49,7 +48,7 @@ def drain_inbound() -> int:
     return drained.claimed
 
 
-@shared_task(bind=True, **_RETRYING)
+@shared_task(name="reports.tasks.process_inbound", bind=True, **_RETRYING)
 def process_inbound(self: Task, message_id: int) -> str:
     """Find, parse and store the reports of one inbound message (idempotent)."""
     try:
@@ -64,7 +63,7 @@ def process_inbound(self: Task, message_id: int) -> str:
     return status
 
 
-@shared_task
+@shared_task(name="reports.tasks.requeue_stale_inbound")
 def requeue_stale_inbound(older_than_minutes: int = 30) -> int:
     """Wake a drain for messages still waiting after a while (lost wake-up, broker flushed)."""
     cutoff = timezone.now() - timedelta(minutes=older_than_minutes)
@@ -77,7 +76,7 @@ def requeue_stale_inbound(older_than_minutes: int = 30) -> int:
     return count
 
 
-@shared_task
+@shared_task(name="reports.tasks.queue_unqueued_inbound")
 def queue_unqueued_inbound() -> int:
     """Wake a drain for the messages stored while the broker was down."""
     with scopes_disabled():
@@ -92,7 +91,7 @@ def queue_unqueued_inbound() -> int:
     return len(ids)
 
 
-@shared_task
+@shared_task(name="reports.retention_tasks.purge_expired_rows")
 def purge_expired_rows() -> dict[str, int | bool]:
     """Delete what is past its retention; if time ran out, go on in a minute."""
     purged = purge_expired(seconds=settings.RETENTION_PURGE_SECONDS)
