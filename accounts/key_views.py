@@ -33,7 +33,11 @@ def api_keys(request: TenantRequest) -> HttpResponse:
             request=request,
         )  # fmt: skip
         form = KeyForm()
-    keys = ApiKey.objects.filter(tenant=request.tenant).order_by("-created")
+    keys = (
+        ApiKey.objects.filter(tenant=request.tenant)
+        .select_related("created_by")  # shown beside each key
+        .order_by("-created")
+    )
     context = {"form": form, "keys": keys, "secret": secret}
     return render(request, "accounts/api_keys.html", context)
 
