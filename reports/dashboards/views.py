@@ -4,19 +4,26 @@ import base64
 import csv
 import json
 from datetime import date
+from urllib.parse import urlencode
 
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from accounts.models import Role
-from accounts.tenancy import tenant_view
+from accounts.tenancy import TenantRequest, tenant_view
 from domains.models import Domain
 from domains.selectors import changes as dns_changes
 from reports.dashboards import selectors
 from reports.dashboards.advice import advice, reason
 from reports.dashboards.overview import tenant_overview
 from reports.dashboards.periods import PeriodChoice, latest_period, period_parse
-from reports.models import PolicyResult, Report
+from reports.dashboards.report_filters import (
+    domain_choices,
+    domain_ids,
+    report_filters_parse,
+    report_page,
+)
+from reports.models import Report
 
 
 def period_from(request: HttpRequest) -> PeriodChoice:
@@ -25,7 +32,7 @@ def period_from(request: HttpRequest) -> PeriodChoice:
 
 
 @tenant_view(Role.VIEWER)
-def domain_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
+def domain_dashboard(request: TenantRequest, pk: int) -> HttpResponse:
     domain = get_object_or_404(Domain, pk=pk)
     choice = period_from(request)
     period = choice.period
@@ -86,11 +93,8 @@ def _change_marks(changes: list, points: list[date]) -> dict[str, list[str]]:
     return marks
 
 
-PAGE = 50
-
-
-def _cursor(report: Report) -> str:
-    raw = f"{report.day.isoformat()}|{report.pk}".encode()
+def _cursor(day: date, pk: int) -> str:
+    raw = f"{day.isoformat()}|{pk}".encode()
     return base64.urlsafe_b64encode(raw).decode()
 
 
@@ -103,85 +107,33 @@ def _after(cursor: str) -> tuple[date, int] | None:
 
 
 @tenant_view(Role.VIEWER)
-def report_list(request: HttpRequest) -> HttpResponse:
-    from django.db.models import Q
-
-    reports = Report.objects.defer("raw_json_gz").order_by("-day", "-pk")
-    filters = {
-        k: request.GET.get(k, "").strip()
-        for k in ("domain", "organization", "result_type", "from", "to", "failures")
-    }
-    policies = PolicyResult.objects.all()
-    if filters["domain"].isdigit():
-        policies = policies.filter(domain_id=int(filters["domain"]))
-    if filters["result_type"]:
-        policies = policies.filter(failures__result_type=filters["result_type"])
-    if filters["failures"] == "yes":
-        # With a domain: failures on that domain; the report's own figure otherwise.
-        if filters["domain"].isdigit():
-            policies = policies.filter(failed__gt=0)
-        else:
-            reports = reports.filter(failed__gt=0)
-    if filters["domain"].isdigit() or filters["result_type"]:
-        reports = reports.filter(pk__in=policies.values("report_id"))
-    if filters["organization"]:
-        reports = reports.filter(organization=filters["organization"])
-    date_errors = []
-    for key, lookup in (("from", "day__gte"), ("to", "day__lte")):
-        try:
-            reports = reports.filter(**{lookup: date.fromisoformat(filters[key])})
-        except ValueError:
-            if filters[key]:  # said on the page, never dropped silently
-                date_errors.append(f"“{filters[key]}” is not a date: give dates as YYYY-MM-DD.")
-            filters[key] = ""
-    if filters["from"] and filters["to"] and filters["to"] < filters["from"]:
-        date_errors.append(
-            f"The period ends ({filters['to']}) before it starts ({filters['from']})."
-        )
-    after = _after(request.GET.get("after", ""))
-    if filters["domain"].isdigit() and not (filters["result_type"] or filters["organization"]):
-        page = _page_by_domain_policies(policies, filters, after)
-    else:
-        if after:
-            reports = reports.filter(Q(day__lt=after[0]) | Q(day=after[0], pk__lt=after[1]))
-        page = list(reports[: PAGE + 1])
-    more = len(page) > PAGE
-    page = page[:PAGE]
-    query = "&".join(f"{k}={v}" for k, v in filters.items() if v)
+def report_list(request: TenantRequest) -> HttpResponse:
+    filters, errors = report_filters_parse(request.GET)
+    # The form's values as given; a date that cannot be used is said and left out.
+    shown = {k: request.GET.get(k, "").strip() for k in FORM_FIELDS}
+    for key in ("from", "to"):
+        if key in errors and (filters.start if key == "from" else filters.end) is None:
+            shown[key] = ""
+    page = report_page(filters, after=_after(request.GET.get("after", "")))
     context = {
-        "reports": page,
-        "next_cursor": _cursor(page[-1]) if more else None,
-        "filters": filters,
-        "date_errors": date_errors,
-        "query": query,
-        "domains": Domain.objects.order_by("name"),
+        "reports": page.reports,
+        "next_cursor": _cursor(*page.more_after) if page.more_after else None,
+        "filters": shown,
+        "date_errors": [errors[k] for k in ("from", "to") if k in errors],
+        "query": urlencode({k: v for k, v in shown.items() if v}),
+        "domains": domain_choices(),
         "organizations": selectors.organization_names(request.tenant.pk),
+        "policy_types": POLICY_TYPES,
     }
     return render(request, "reports/report_list.html", context)
 
 
-def _page_by_domain_policies(policies, filters: dict, after: tuple | None) -> list[Report]:
-    """One domain's reports, newest first, walking the policies' (domain, day) index."""
-    from django.db.models import Q
-
-    for key, lookup in (("from", "day__gte"), ("to", "day__lte")):
-        if filters[key]:
-            policies = policies.filter(**{lookup: date.fromisoformat(filters[key])})
-    if after:
-        policies = policies.filter(Q(day__lt=after[0]) | Q(day=after[0], report_id__lt=after[1]))
-    ids = list(
-        dict.fromkeys(  # a report under two policy types of the domain comes once
-            policies.order_by("-day", "-report_id").values_list("report_id", flat=True)[
-                : 2 * (PAGE + 1)
-            ]
-        )
-    )[: PAGE + 1]
-    reports = Report.objects.defer("raw_json_gz").filter(pk__in=ids)
-    return sorted(reports, key=lambda r: (r.day, r.pk), reverse=True)
+POLICY_TYPES = ("sts", "tlsa", "no-policy-found")  # RFC 8460 §4.3
+FORM_FIELDS = ("domain", "organization", "policy_type", "result_type", "from", "to", "failures")
 
 
 @tenant_view(Role.VIEWER)
-def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def report_detail(request: TenantRequest, pk: int) -> HttpResponse:
     report = get_object_or_404(Report, pk=pk)
     policies = report.policies.select_related("domain").prefetch_related("failures")
     pretty = json.dumps(json.loads(report.raw_json), indent=2, ensure_ascii=False)
@@ -190,7 +142,7 @@ def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @tenant_view(Role.VIEWER)
-def report_raw(request: HttpRequest, pk: int) -> HttpResponse:
+def report_raw(request: TenantRequest, pk: int) -> HttpResponse:
     report = get_object_or_404(Report.objects.only("raw_json_gz", "report_id"), pk=pk)
     response = HttpResponse(report.raw_json, content_type="application/json")
     name = "".join(c if c.isalnum() or c in "-_." else "_" for c in report.report_id)[:100]
@@ -210,7 +162,7 @@ DAILY_COLUMNS = [
 
 
 @tenant_view(Role.VIEWER)
-def export_csv(request: HttpRequest, what: str) -> HttpResponse | StreamingHttpResponse:
+def export_csv(request: TenantRequest, what: str) -> HttpResponse | StreamingHttpResponse:
     """CSV of failure details or daily stats for a period and one domain or all."""
     choice = period_from(request)
     if choice.error:
@@ -218,10 +170,8 @@ def export_csv(request: HttpRequest, what: str) -> HttpResponse | StreamingHttpR
             f"{choice.error}\n", status=400, content_type="text/plain; charset=utf-8"
         )
     period = choice.period
-    domains = Domain.objects.all()
-    if request.GET.get("domain", "").isdigit():
-        domains = domains.filter(pk=int(request.GET["domain"]))
-    ids = list(domains.values_list("pk", flat=True))
+    raw = request.GET.get("domain", "")
+    ids = domain_ids(int(raw) if raw.isdigit() else None)
     if what == "failures":
         columns, rows = FAILURE_COLUMNS, selectors.failure_rows(ids, period)
     elif what == "daily":
@@ -249,7 +199,7 @@ class _Echo:
 
 
 @tenant_view(Role.VIEWER)
-def tenant_home(request: HttpRequest) -> HttpResponse:
+def tenant_home(request: TenantRequest) -> HttpResponse:
     """The tenant's overview, with the onboarding checklist until it is all done."""
     choice = period_from(request)
     period = choice.period
