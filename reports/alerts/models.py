@@ -2,8 +2,8 @@
 
 from django.db import models
 from django.utils import timezone
-from django_scopes import ScopedManager
 
+from accounts.managers import TenantScopedManager
 from accounts.models import Tenant
 from domains.models import Domain
 
@@ -38,7 +38,7 @@ class Alert(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
     notified_at = models.DateTimeField(null=True, blank=True)
 
-    objects = ScopedManager(tenant="tenant")
+    objects = TenantScopedManager()
 
     class Meta:
         constraints = [

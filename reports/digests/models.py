@@ -8,8 +8,8 @@ one week, whatever the beat or the workers do.
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
-from django_scopes import ScopedManager
 
+from accounts.managers import TenantScopedManager
 from accounts.models import Tenant
 
 
@@ -20,7 +20,7 @@ class DigestDelivery(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)  # empty while being sent
     created_at = models.DateTimeField(default=timezone.now)
 
-    objects = ScopedManager(tenant="tenant")
+    objects = TenantScopedManager()
 
     class Meta:
         constraints = [

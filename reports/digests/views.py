@@ -16,13 +16,13 @@ from django.views.decorators.http import require_http_methods
 from django_scopes import scope
 
 from accounts.models import Role
-from accounts.tenancy import tenant_view
+from accounts.tenancy import TenantRequest, tenant_view
 from reports.digests.weekly import membership_digest_set, unsubscribe_membership
 
 
 @tenant_view(Role.VIEWER)
 @require_http_methods(["POST"])
-def digest_preference(request: HttpRequest) -> HttpResponse:
+def digest_preference(request: TenantRequest) -> HttpResponse:
     """Turn the signed-in person's own weekly digest of this tenant on or off."""
     on = request.POST.get("weekly_digest") == "on"
     if on != request.membership.weekly_digest:

@@ -2,12 +2,12 @@
 
 from django import forms
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.models import Role
-from accounts.tenancy import tenant_view
+from accounts.tenancy import TenantRequest, tenant_view
 from reports.inbound.imap import mailbox_test
 from reports.inbound.mailboxes import mailbox_remove, mailbox_save, mailbox_set_active
 from reports.models import MailboxSource
@@ -33,13 +33,13 @@ class MailboxForm(forms.ModelForm):
 
 
 @tenant_view(Role.ADMIN)
-def mailbox_list(request: HttpRequest) -> HttpResponse:
+def mailbox_list(request: TenantRequest) -> HttpResponse:
     mailboxes = MailboxSource.objects.order_by("name")
     return render(request, "reports/mailbox_list.html", {"mailboxes": mailboxes})
 
 
 @tenant_view(Role.ADMIN)
-def mailbox_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+def mailbox_edit(request: TenantRequest, pk: int | None = None) -> HttpResponse:
     mailbox = get_object_or_404(MailboxSource, pk=pk) if pk else None
     form = MailboxForm(request.POST or None, instance=mailbox)
     if request.method == "POST" and form.is_valid():
@@ -54,7 +54,7 @@ def mailbox_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 
 @tenant_view(Role.ADMIN)
 @require_POST
-def mailbox_check(request: HttpRequest, pk: int) -> HttpResponse:
+def mailbox_check(request: TenantRequest, pk: int) -> HttpResponse:
     mailbox = get_object_or_404(MailboxSource, pk=pk)
     outcome = mailbox_test(mailbox)
     if request.htmx:
@@ -65,7 +65,7 @@ def mailbox_check(request: HttpRequest, pk: int) -> HttpResponse:
 
 @tenant_view(Role.ADMIN)
 @require_POST
-def mailbox_toggle(request: HttpRequest, pk: int) -> HttpResponse:
+def mailbox_toggle(request: TenantRequest, pk: int) -> HttpResponse:
     mailbox = get_object_or_404(MailboxSource, pk=pk)
     mailbox_set_active(
         mailbox=mailbox, active=not mailbox.active, actor=request.user, request=request
@@ -75,7 +75,7 @@ def mailbox_toggle(request: HttpRequest, pk: int) -> HttpResponse:
 
 @tenant_view(Role.ADMIN)
 @require_POST
-def mailbox_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def mailbox_delete(request: TenantRequest, pk: int) -> HttpResponse:
     mailbox = get_object_or_404(MailboxSource, pk=pk)
     mailbox_remove(mailbox=mailbox, actor=request.user, request=request)
     messages.success(request, f"Removed {mailbox.name}.")

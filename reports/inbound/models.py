@@ -5,8 +5,8 @@ Every row belongs to a tenant and is reached through a scoped manager.
 
 from django.db import models
 from django.utils import timezone
-from django_scopes import ScopedManager
 
+from accounts.managers import TenantScopedManager
 from accounts.models import Tenant
 
 
@@ -59,7 +59,7 @@ class MailboxSource(models.Model):
     last_error_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
-    objects = ScopedManager(tenant="tenant")
+    objects = TenantScopedManager()
 
     def __str__(self) -> str:
         return f"{self.username}@{self.host}/{self.folder}"
@@ -118,7 +118,7 @@ class InboundMessage(models.Model):
         "Report", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
 
-    objects = ScopedManager(tenant="tenant")
+    objects = TenantScopedManager()
 
     class Meta:
         indexes = [

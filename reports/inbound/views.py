@@ -5,12 +5,12 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.models import Role
-from accounts.tenancy import tenant_view
+from accounts.tenancy import TenantRequest, tenant_view
 from reports.inbound.store import inbound_store
 from reports.ingest.messages import message_reprocess
 from reports.models import Channel, InboundMessage, Status
@@ -49,7 +49,7 @@ class UploadForm(forms.Form):
 
 
 @tenant_view(Role.MEMBER)
-def upload(request: HttpRequest) -> HttpResponse:
+def upload(request: TenantRequest) -> HttpResponse:
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         ids = [
@@ -68,7 +68,7 @@ def upload(request: HttpRequest) -> HttpResponse:
 
 
 @tenant_view(Role.VIEWER)
-def inbound_log(request: HttpRequest) -> HttpResponse:
+def inbound_log(request: TenantRequest) -> HttpResponse:
     rows = InboundMessage.objects.defer("raw").order_by("-received_at", "-pk")
     status = request.GET.get("status", "")
     if status in Status.values:
@@ -86,7 +86,7 @@ def inbound_log(request: HttpRequest) -> HttpResponse:
 
 @tenant_view(Role.MEMBER)
 @require_POST
-def inbound_reprocess(request: HttpRequest, pk: int) -> HttpResponse:
+def inbound_reprocess(request: TenantRequest, pk: int) -> HttpResponse:
     message = get_object_or_404(InboundMessage.objects.defer("raw"), pk=pk)
     if message_reprocess(message=message):
         messages.success(request, f"Message {message.pk} is queued again.")

@@ -8,8 +8,8 @@ import gzip
 
 from django.db import models
 from django.utils import timezone
-from django_scopes import ScopedManager
 
+from accounts.managers import TenantScopedManager
 from accounts.models import Tenant
 from domains.models import Domain
 from reports.inbound.models import InboundMessage
@@ -43,7 +43,7 @@ class Report(models.Model):
     failed = models.BigIntegerField(help_text="Failed sessions, each counted once.")
     created_at = models.DateTimeField(default=timezone.now)
 
-    objects = ScopedManager(tenant="tenant")
+    objects = TenantScopedManager()
 
     class Meta:
         constraints = [
@@ -88,7 +88,7 @@ class PolicyResult(models.Model):
     # range (dashboards' drill-downs, the report list by domain).
     day = models.DateField()
 
-    objects = ScopedManager(tenant="tenant")
+    objects = TenantScopedManager()
 
     class Meta:
         indexes = [models.Index(fields=["domain", "-day", "-report"], name="policy_domain_day")]
@@ -122,7 +122,7 @@ class FailureDetail(models.Model):
     additional_information = models.TextField(blank=True)
     failure_reason_code = models.TextField(blank=True)
 
-    objects = ScopedManager(tenant="tenant")
+    objects = TenantScopedManager()
 
     def __str__(self) -> str:
         return f"{self.result_type} x{self.failed_session_count}"
@@ -147,7 +147,7 @@ class DailyStat(models.Model):
     counted_failed = models.BigIntegerField(default=0)
     reports = models.PositiveIntegerField(default=0)
 
-    objects = ScopedManager(tenant="tenant")
+    objects = TenantScopedManager()
 
     class Meta:
         constraints = [
@@ -179,7 +179,7 @@ class DailyFailure(models.Model):
     count = models.BigIntegerField(default=0)
     counted = models.BigIntegerField(default=0, help_text="Share counted in domain totals.")
 
-    objects = ScopedManager(tenant="tenant")
+    objects = TenantScopedManager()
 
     class Meta:
         constraints = [
