@@ -1,3 +1,10 @@
+// Buttons that ask first: <button data-confirm="Remove x?">. The text is an attribute,
+// never JavaScript source, so a name in it cannot run as code (no inline handlers).
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-confirm]");
+  if (button && !window.confirm(button.dataset.confirm)) event.preventDefault();
+});
+
 // Copy buttons: <button data-copy="#element-id">. Everything else works without JS.
 document.addEventListener("click", (event) => {
   const button = event.target.closest("[data-copy]");
