@@ -46,7 +46,8 @@ class _Headers(Message):
     body: int  # where the body starts in ``text``
 
 
-_TOP = email.parser.Parser(_Headers)
+# Typed as a parser of plain messages, which parse_head takes: parse_message casts back.
+_TOP: "email.parser.Parser[Message]" = email.parser.Parser(_Headers)
 
 
 def parse_message(data: bytes) -> Message:

@@ -44,7 +44,8 @@ def parse_head(
     head = text[start:cut]
     message = parser.parsestr(head, headersonly=True)
     # headersonly leaves whatever followed the headers as the payload: normally nothing.
-    rest = message._payload
+    # Read as stored (get_payload() would re-decode non-ASCII); typeshed omits _payload.
+    rest: str | None = vars(message)["_payload"]
     if rest:
         if rest.startswith("From ") or not head.endswith(rest):
             # The stdlib moves a "From " line that ends the headers into the body, past
