@@ -5,17 +5,23 @@
 the tenant exists), hold at least role X (else 403), and the view then runs inside
 ``scope(tenant=...)`` with ``request.tenant`` and ``request.membership`` set. Every view
 wrapped is listed in ``TENANT_VIEWS`` so tests can prove that each one is covered.
+
+Tasks enter the scope of the row they are given (``row_scope``). The few true
+cross-tenant sweeps say so with ``across_tenants("why")``, each use listed by
+tests/test_tenancy_bypasses.py; nothing else lifts scoping.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import Model
 from django.http import Http404, HttpRequest, HttpResponse
 from django_htmx.middleware import HtmxDetails
-from django_scopes import scope
+from django_scopes import scope, scopes_disabled
 
 from accounts.models import Membership, Role, Tenant, User
 
@@ -66,3 +72,43 @@ def tenant_view(at_least: Role) -> Callable[[View], View]:
         return wrapper
 
     return decorate
+
+
+@contextmanager
+def across_tenants(why: str) -> Iterator[None]:
+    """Lift tenant scoping for a true cross-tenant sweep, and say why.
+
+    The one way to do it: everything else runs in the scope of one tenant (a request's, a
+    task's row's) or of a batch's tenants. Each use is a visible decision, listed and
+    counted by tests/test_tenancy_bypasses.py. ``why`` is for the reader (and that test).
+    """
+    if not why.strip():
+        raise ValueError("across_tenants: say why this sweep crosses tenants")
+    with scopes_disabled():
+        yield
+
+
+_Row = TypeVar("_Row", bound=Model)
+
+
+def tenant_of(model: type[Model], pk: int) -> int | None:
+    """The tenant of row ``pk`` of a tenant-owned ``model`` (None: no such row); nothing else."""
+    with across_tenants("a task given a row's id learns the row's tenant, and only that"):
+        rows = model._default_manager.filter(pk=pk)
+        return cast(int | None, rows.values_list("tenant_id", flat=True).first())
+
+
+@contextmanager
+def row_scope(model: type[_Row], pk: int, *related: str) -> Iterator[_Row | None]:
+    """Row ``pk`` of ``model``, read inside the scope of its tenant; None if it is gone.
+
+    How a task enters a scope: it is given an id, not a tenant. Only the row's tenant is
+    read across tenants (``tenant_of``); the row itself (with ``related``) is read, and
+    the caller's block runs, in that tenant's scope. A ``Tenant`` is its own tenant.
+    """
+    tenant_id = pk if model is Tenant else tenant_of(model, pk)
+    if tenant_id is None:
+        yield None
+        return
+    with scope(tenant=tenant_id):
+        yield model._default_manager.select_related(*related).filter(pk=pk).first()
