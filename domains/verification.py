@@ -23,6 +23,11 @@ from accounts.models import User
 from domains.checks import check_tlsrpt, tlsrpt_summary
 from domains.dns import DnsTemporaryError, make_resolver, txt_records
 from domains.models import Domain, VerifiedBy
+from domains.notices import unverified_notice_send
+from tlsrpt_saas.queueing import task_queue_on_commit
+
+# Queued by name (tlsrpt_saas.queueing): domains.tasks imports this module.
+CHECK_DOMAIN_HEALTH = "domains.tasks.check_domain_health"
 
 
 @dataclass(frozen=True)
@@ -86,20 +91,16 @@ def domain_check(*, domain: Domain, actor: User | None = None, tlsrpt: bool = Tr
 
 
 def _verified(domain: Domain, actor: User | None) -> None:
-    from domains.tasks import check_domain_health
-
     domain.verified_at = domain.checked_at
     domain.verified_by = VerifiedBy.DNS
     audit_record(
         tenant=domain.tenant, actor=actor, action="domain.verified",
         summary=f"Verified ownership of {domain.name}",
     )  # fmt: skip
-    transaction.on_commit(lambda: check_domain_health.delay(domain.pk))
+    task_queue_on_commit(CHECK_DOMAIN_HEALTH, domain.pk)
 
 
 def _ownership_missing(domain: Domain, now: datetime) -> None:
-    from domains.notices import unverified_notice_send
-
     missing_since = domain.ownership_missing_since or now
     domain.ownership_missing_since = missing_since
     if now - missing_since < timedelta(days=settings.DOMAIN_UNVERIFY_AFTER_DAYS):
@@ -120,8 +121,6 @@ def domain_operator_verify(*, domain: Domain, actor: User | None = None) -> bool
 
     It needs no ownership record from now on, and its health checks are queued.
     """
-    from domains.tasks import check_domain_health
-
     with transaction.atomic():
         domain = Domain.objects.select_for_update().select_related("tenant").get(pk=domain.pk)
         if domain.verified_by_operator:
@@ -136,7 +135,7 @@ def domain_operator_verify(*, domain: Domain, actor: User | None = None) -> bool
             tenant=domain.tenant, actor=actor, action="domain.verified",
             summary=f"Verified {domain.name} by an operator (no ownership record needed)",
         )  # fmt: skip
-        transaction.on_commit(lambda: check_domain_health.delay(domain.pk))
+        task_queue_on_commit(CHECK_DOMAIN_HEALTH, domain.pk)
     return True
 
 

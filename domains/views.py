@@ -2,7 +2,6 @@
 
 from django.conf import settings
 from django.contrib import messages
-from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -10,13 +9,11 @@ from django.views.decorators.http import require_POST
 from accounts.models import Role
 from accounts.tenancy import TenantRequest, tenant_view
 from domains.forms import DomainAddForm
+from domains.health import ManualCheckLimit, domain_check_manual
 from domains.lifecycle import domain_add, domain_remove
 from domains.models import Domain
 from domains.names import DomainNameError
 from domains.selectors import last_attempt, latest_checks
-from domains.tasks import check_domain_health
-from domains.verification import domain_check
-from tlsrpt_saas.ratelimit import window_hit
 
 
 @tenant_view(Role.VIEWER)
@@ -65,29 +62,20 @@ def domain_health(request: TenantRequest, pk: int) -> HttpResponse:
     return render(request, "domains/_health.html", context)
 
 
-def _manual_check_allowed(tenant_id: int) -> bool:
-    """Manual health checks per tenant per hour, counted in the cache (Redis)."""
-    count, _ = window_hit("dns-manual-checks", tenant_id, 3600)
-    return count <= settings.DNS_MANUAL_CHECKS_PER_HOUR
-
-
 @tenant_view(Role.MEMBER)
 @require_POST
 def domain_check_now(request: TenantRequest, pk: int) -> HttpResponse:
     """Ownership now; the DNS health checks of a verified domain queued for the worker."""
     domain = get_object_or_404(Domain, pk=pk)
-    if not _manual_check_allowed(request.tenant.pk):
+    try:
+        checked = domain_check_manual(domain=domain, actor=request.user)
+    except ManualCheckLimit:
         message = (
             f"This tenant started {settings.DNS_MANUAL_CHECKS_PER_HOUR} checks in the last "
             "hour, the most allowed. The daily checks still run; try again later."
         )
         return render(request, "429.html", {"message": message}, status=429)
-    domain_check(domain=domain, actor=request.user)
-    domain.refresh_from_db()
-    since = ""
-    if domain.is_verified and domain.checked_at is not None:  # domain_check just set it
-        since = domain.checked_at.isoformat()
-        transaction.on_commit(lambda: check_domain_health.delay(domain.pk))
+    since = checked.health_after.isoformat() if checked.health_after else ""
     if request.htmx:
         context = {**_health_context(domain, since), "oob": True}
         return render(request, "domains/_status.html", context)

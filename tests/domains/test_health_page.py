@@ -65,3 +65,34 @@ def test_manual_checks_are_rate_limited_per_tenant(owner: Client, broken, settin
     url = reverse("domain_check", args=["acme", broken.pk])
     assert [owner.post(url).status_code for _ in range(3)] == [302, 302, 429]
     assert "checks in the last hour" in owner.post(url).content.decode()
+
+
+@pytest.mark.parametrize("verified_before", [True, False])
+def test_one_click_queues_the_health_checks_once(
+    acme: Tenant, owner: Client, dns, monkeypatch, django_capture_on_commit_callbacks,
+    verified_before: bool,
+) -> None:  # fmt: skip
+    """A domain the click verifies has them queued by its verification, not twice."""
+    from domains import tasks
+
+    queued: list[int] = []
+    monkeypatch.setattr(tasks.check_domain_health, "delay", queued.append)
+    domain = make_domain(acme, "example.org", verified=verified_before)
+    dns.add_txt("_tlsrpt-verify.example.org", domain.verification_token)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = owner.post(reverse("domain_check", args=["acme", domain.pk]))
+    assert response.status_code == 302
+    assert queued == [domain.pk]
+
+
+def test_a_pending_domain_not_verified_by_the_click_queues_nothing(
+    acme: Tenant, owner: Client, dns, monkeypatch, django_capture_on_commit_callbacks
+) -> None:
+    from domains import tasks
+
+    queued: list[int] = []
+    monkeypatch.setattr(tasks.check_domain_health, "delay", queued.append)
+    domain = make_domain(acme, "example.org", verified=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        owner.post(reverse("domain_check", args=["acme", domain.pk]))
+    assert queued == []
