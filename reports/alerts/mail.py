@@ -1,11 +1,31 @@
-"""The email that tells a tenant's admins about a new alert."""
+"""The email that tells a tenant's admins about a new alert, sent at most once."""
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils import timezone
 
 from domains.notices import admin_emails
 from reports.models import Alert
 from tlsrpt_saas.mail import email_build
+
+
+def alert_notify(*, alert: Alert) -> int | None:
+    """Claim ``alert``'s email, then send it; None if it was claimed already.
+
+    The claim (``notified_at`` set by a conditional UPDATE) comes first, so two workers
+    never both send; when sending fails (OSError, SMTP errors included) the claim is
+    released for a retry, and the error raised. The caller is in the alert's scope.
+    """
+    claimed = Alert.objects.filter(pk=alert.pk, notified_at__isnull=True).update(
+        notified_at=timezone.now()
+    )
+    if not claimed:
+        return None
+    try:
+        return alert_email_send(alert=alert)
+    except OSError:
+        Alert.objects.filter(pk=alert.pk).update(notified_at=None)
+        raise
 
 
 def alert_email_send(*, alert: Alert) -> int:

@@ -22,6 +22,10 @@ from domains.selectors import latest_checks, problems
 from reports.dashboards import advice, selectors
 from reports.dashboards.selectors import Period, Totals
 from reports.models import Alert, AlertKind, DailyStat
+from tlsrpt_saas.queueing import task_queue_on_commit
+
+# Queued by name (tlsrpt_saas.queueing): reports.alerts.tasks imports this module.
+SEND_ALERT_EMAIL = "reports.alert_tasks.send_alert_email"
 
 WINDOW_DAYS = 3  # the recent days judged (reports for a day arrive the day after)
 BASELINE_DAYS = 28  # "usual", before the window
@@ -186,6 +190,18 @@ def domain_conditions(domain: Domain, checks: dict[str, DnsCheck], today: date) 
     ]
 
 
+def alert_tenants() -> list[int]:
+    """The tenants whose alerts the hourly evaluation looks at: those with a verified domain.
+
+    Tenants are not scoped rows; this reads no tenant's data.
+    """
+    return list(
+        Tenant.objects.filter(domains__verified_at__isnull=False)
+        .distinct()
+        .values_list("pk", flat=True)
+    )
+
+
 def alerts_evaluate(*, tenant: Tenant, today: date | None = None) -> Evaluation:
     """Open, keep and resolve the tenant's alerts; the caller is in its scope."""
     today = today or timezone.now().date()
@@ -230,9 +246,7 @@ def _open(domain: Domain, condition: Condition, now) -> Alert | None:
     except IntegrityError:  # another evaluation opened it at the same moment
         return None
     if not _recently_notified(alert):
-        from reports.alerts.tasks import send_alert_email
-
-        transaction.on_commit(lambda: send_alert_email.delay(alert.pk))
+        task_queue_on_commit(SEND_ALERT_EMAIL, alert.pk)
     return alert
 
 

@@ -1,25 +1,21 @@
-"""Celery tasks for alerts: hourly evaluation fanned out per tenant, and the emails."""
+"""Celery tasks for alerts: hourly evaluation fanned out per tenant, and the emails.
 
-from celery import shared_task
+Task names stay ``reports.alert_tasks.*``, as before the move into this package."""
+
+from celery import Task, shared_task
 from django.db import transaction
-from django.utils import timezone
-from django_scopes import scope, scopes_disabled
 
 from accounts.models import Tenant
-from reports.alerts.mail import alert_email_send
-from reports.alerts.rules import alerts_evaluate
+from accounts.tenancy import row_scope
+from reports.alerts.mail import alert_notify
+from reports.alerts.rules import alert_tenants, alerts_evaluate
 from reports.models import Alert
 
 
 @shared_task(name="reports.alert_tasks.evaluate_alerts")
 def evaluate_alerts() -> int:
     """Queue an evaluation for every tenant that has a verified domain."""
-    with scopes_disabled():
-        ids = list(
-            Tenant.objects.filter(domains__verified_at__isnull=False)
-            .distinct()
-            .values_list("pk", flat=True)
-        )
+    ids = alert_tenants()
     for tenant_id in ids:
         evaluate_tenant_alerts.delay(tenant_id)
     return len(ids)
@@ -32,11 +28,11 @@ def evaluate_alerts() -> int:
     default_retry_delay=120,
 )
 def evaluate_tenant_alerts(tenant_id: int) -> str:
-    tenant = Tenant.objects.filter(pk=tenant_id).first()
-    if tenant is None:
-        return "missing"
-    with scope(tenant=tenant.pk), transaction.atomic():
-        result = alerts_evaluate(tenant=tenant)
+    with row_scope(Tenant, tenant_id) as tenant:
+        if tenant is None:
+            return "missing"
+        with transaction.atomic():
+            result = alerts_evaluate(tenant=tenant)
     return f"opened {len(result.opened)}, resolved {len(result.resolved)}"
 
 
@@ -47,19 +43,13 @@ def evaluate_tenant_alerts(tenant_id: int) -> str:
     max_retries=5,
     default_retry_delay=300,
 )
-def send_alert_email(self, alert_id: int) -> str:
-    """Email a new alert to the admins, at most once: the row is claimed before sending."""
-    with scopes_disabled():
-        claimed = Alert.objects.filter(pk=alert_id, notified_at__isnull=True).update(
-            notified_at=timezone.now()
-        )
-        if not claimed:
-            return "already sent"
-        alert = Alert.objects.select_related("domain", "domain__tenant").get(pk=alert_id)
-    try:
-        sent = alert_email_send(alert=alert)
-    except OSError as e:
-        with scopes_disabled():
-            Alert.objects.filter(pk=alert_id).update(notified_at=None)
-        raise self.retry(exc=e) from e
-    return f"sent {sent}"
+def send_alert_email(self: Task, alert_id: int) -> str:
+    """Email a new alert to the admins, at most once (``alert_notify`` claims it first)."""
+    with row_scope(Alert, alert_id, "domain", "domain__tenant") as alert:
+        if alert is None:
+            return "missing"
+        try:
+            sent = alert_notify(alert=alert)
+        except OSError as e:
+            raise self.retry(exc=e) from e
+    return "already sent" if sent is None else f"sent {sent}"

@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, Subquery
 from django.urls import reverse
 from django.utils import timezone
+from django_scopes import scope
 
 from accounts.audit import audit_record
 from accounts.models import Membership, Tenant
@@ -202,6 +203,24 @@ def digest_due(tenant: Tenant, now: datetime | None = None) -> date | None:
     if local.weekday() != tenant.digest_weekday or local.hour < SEND_HOUR:
         return None
     return week_of(local.date()).start - timedelta(days=7)
+
+
+def digests_due(now: datetime) -> dict[int, date]:
+    """Tenant id -> week start of every digest due now and not yet started.
+
+    Tenants are not scoped rows; the deliveries are read in the scope of the tenants due.
+    """
+    tenants = Tenant.objects.filter(weekly_digest=True, domains__verified_at__isnull=False)
+    due = {t.pk: week for t in tenants.distinct() if (week := digest_due(t, now)) is not None}
+    if not due:
+        return {}
+    with scope(tenant=list(due)):
+        started = set(
+            DigestDelivery.objects.filter(tenant_id__in=due, week_start__in=set(due.values()))
+            .values_list("tenant_id", "week_start")
+            .distinct()
+        )
+    return {pk: week for pk, week in due.items() if (pk, week) not in started}
 
 
 def digest_domains(tenant: Tenant) -> list[Domain]:
