@@ -6,6 +6,7 @@ The link carries the invitation's random key signed with a timestamp
 invited address.
 """
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core import signing
 from django.core.mail import send_mail
@@ -14,10 +15,11 @@ from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django_scopes import scopes_disabled
+from django_scopes import scope
 
 from accounts.audit import audit_record
 from accounts.models import Invitation, Membership, Role, Tenant, User
+from accounts.tenancy import across_tenants
 
 _SALT = "accounts.invitation"
 SESSION_KEY = "pending_invitation"
@@ -74,7 +76,7 @@ def invitation_from_token(token: str) -> Invitation:
         raise InvitationError("This invitation has expired: ask for a new one.") from None
     except signing.BadSignature:
         raise InvitationError("This invitation link is not valid.") from None
-    with scopes_disabled():
+    with across_tenants("an invitation link names no tenant: looked up by its token"):
         invitation = Invitation.objects.select_related("tenant").filter(key=key).first()
     if invitation is None:
         raise InvitationError("This invitation was withdrawn.")
@@ -88,8 +90,6 @@ def invitation_from_token(token: str) -> Invitation:
 def invitation_accept(
     *, invitation: Invitation, user: User, request: HttpRequest | None = None
 ) -> Membership:
-    from allauth.account.models import EmailAddress
-
     verified = EmailAddress.objects.filter(
         user=user, email__iexact=invitation.email, verified=True
     ).exists()
@@ -98,7 +98,7 @@ def invitation_accept(
             f"This invitation is for {invitation.email}; you are logged in as {user.email}. "
             "Log in with the invited address (or add and verify it in your account)."
         )
-    with transaction.atomic(), scopes_disabled():
+    with transaction.atomic(), scope(tenant=invitation.tenant_id):
         locked = Invitation.objects.select_for_update().get(pk=invitation.pk)
         if locked.accepted_at is not None:
             raise InvitationError("This invitation has already been used.")

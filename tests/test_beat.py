@@ -34,3 +34,16 @@ def test_the_worker_consumes_every_queue_tasks_go_to() -> None:
     worker = next(line for line in procfile.splitlines() if line.startswith("worker:"))
     for queue in ("ingest", "dns", "mail", "default"):
         assert queue in worker.split("-Q", 1)[1].split()[0].split(",")
+
+
+def test_every_task_queued_by_name_is_registered_and_routed() -> None:
+    """Services queue these by name (tlsrpt_saas.queueing): a misspelt one fails here."""
+    from domains.verification import CHECK_DOMAIN_HEALTH
+    from reports.alerts.rules import SEND_ALERT_EMAIL
+    from reports.ingest.wake import DRAIN_INBOUND
+    from tlsrpt_saas.queueing import task_named
+
+    for name in (CHECK_DOMAIN_HEALTH, SEND_ALERT_EMAIL, DRAIN_INBOUND):
+        assert task_named(name).name == name
+        queue = app.amqp.router.route({}, name)["queue"].name
+        assert queue in {"ingest", "dns", "mail", "default"}

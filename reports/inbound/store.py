@@ -5,9 +5,11 @@ import logging
 
 from django.db import transaction
 from django.utils import timezone
-from django_scopes import scopes_disabled
+from django_scopes import scope
 
 from accounts.models import Tenant
+from accounts.tenancy import tenant_of
+from reports.ingest.wake import ingest_wake
 from reports.models import Channel, InboundMessage
 
 logger = logging.getLogger(__name__)
@@ -47,11 +49,12 @@ def inbound_queue(*, message_id: int) -> None:
     The message is already committed, so the sender has been (or will be) told it is
     safe: a broker outage must neither lose it nor turn into an error for the sender.
     """
-    from reports.ingest.wake import ingest_wake
-
     try:
         ingest_wake()
     except Exception:  # kombu's errors differ by transport; all mean "not queued"
         logger.warning("Could not queue inbound message %s; the sweep will", message_id)
-        with scopes_disabled():
+        tenant_id = tenant_of(InboundMessage, message_id)
+        if tenant_id is None:  # deleted since: nothing left to queue
+            return
+        with scope(tenant=tenant_id):
             InboundMessage.objects.filter(pk=message_id).update(queue_failed_at=timezone.now())

@@ -22,8 +22,8 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
-from django_scopes import scopes_disabled
 
+from accounts.tenancy import across_tenants
 from domains.models import CheckStatus, DnsCheck
 from reports.models import FailureDetail, InboundMessage, PolicyResult, Report, Status
 
@@ -43,7 +43,7 @@ def purge_expired(*, seconds: float = 120.0, now: datetime | None = None) -> Pur
     now = now or timezone.now()
     deadline = monotonic() + seconds
     purged = Purged()
-    with scopes_disabled():
+    with across_tenants("retention purge: deletes every tenant's expired rows"):
         for name, expired, delete in (
             ("inbound", _expired_inbound(now), _inbound_delete),
             ("reports", _expired_reports(now), _reports_delete),

@@ -1,27 +1,25 @@
-"""Celery tasks of ingest: thin wrappers that load, scope and call ``reports.ingest``.
+"""Celery tasks of ingest: thin wrappers that call one service of ``reports.ingest`` each.
 
 Task names stay as they were before the move into this package (``reports.tasks.*``,
 ``reports.retention_tasks.*``): the beat schedule, the queue routes and any task already
 queued name them."""
 
-import logging
 from dataclasses import asdict
-from datetime import timedelta
 
 from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
-from django.utils import timezone
-from django_scopes import scopes_disabled
 
 from reports.ingest.messages import backlog_drain, message_run
 from reports.ingest.retention import purge_expired
-from reports.ingest.wake import drain_started, ingest_wake
+from reports.ingest.wake import (
+    drain_started,
+    ingest_wake,
+    ingest_wake_stale,
+    ingest_wake_unqueued,
+)
 from reports.models import InboundMessage, Status
-
-logger = logging.getLogger(__name__)
-
 
 _RETRYING = {
     "acks_late": True,
@@ -66,29 +64,13 @@ def process_inbound(self: Task, message_id: int) -> str:
 @shared_task(name="reports.tasks.requeue_stale_inbound")
 def requeue_stale_inbound(older_than_minutes: int = 30) -> int:
     """Wake a drain for messages still waiting after a while (lost wake-up, broker flushed)."""
-    cutoff = timezone.now() - timedelta(minutes=older_than_minutes)
-    with scopes_disabled():
-        stale = InboundMessage.objects.filter(status=Status.RECEIVED, received_at__lt=cutoff)
-        count = stale.count()
-    if count:
-        ingest_wake()
-        logger.info("%d inbound messages waited over %d minutes", count, older_than_minutes)
-    return count
+    return ingest_wake_stale(older_than_minutes=older_than_minutes)
 
 
 @shared_task(name="reports.tasks.queue_unqueued_inbound")
 def queue_unqueued_inbound() -> int:
     """Wake a drain for the messages stored while the broker was down."""
-    with scopes_disabled():
-        unqueued = InboundMessage.objects.filter(
-            status=Status.RECEIVED, queue_failed_at__isnull=False
-        )
-        ids = list(unqueued.values_list("pk", flat=True)[:1000])
-    if ids:
-        ingest_wake()
-        with scopes_disabled():
-            InboundMessage.objects.filter(pk__in=ids).update(queue_failed_at=None)
-    return len(ids)
+    return ingest_wake_unqueued()
 
 
 @shared_task(name="reports.retention_tasks.purge_expired_rows")

@@ -3,8 +3,8 @@
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
-from django_scopes import scopes_disabled
 
+from accounts.tenancy import across_tenants
 from reports.ingest.messages import message_reprocess
 from reports.models import InboundMessage, Status
 
@@ -22,13 +22,15 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         statuses = [Status.FAILED] + ([Status.UNATTRIBUTED] if options["unattributed"] else [])
-        with scopes_disabled():
-            messages = InboundMessage.objects.filter(status__in=statuses).only("pk")
+        with across_tenants("operator command: picks failed messages of any tenant"):
+            messages = InboundMessage.objects.filter(status__in=statuses).only("pk", "tenant_id")
             if options["ids"]:
                 messages = messages.filter(pk__in=options["ids"])
             if options["tenant"]:
                 messages = messages.filter(tenant__slug=options["tenant"])
             if options["error_code"]:
                 messages = messages.filter(error_code=options["error_code"])
-            queued = sum(message_reprocess(message=m) for m in messages.order_by("pk"))
+            chosen = list(messages.order_by("pk"))
+        # Each in its own tenant's scope (message_reprocess enters it).
+        queued = sum(message_reprocess(message=m) for m in chosen)
         self.stdout.write(self.style.SUCCESS(f"Queued {queued} message(s) for processing."))

@@ -6,8 +6,8 @@ then remove the old keys.
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
-from django_scopes import scopes_disabled
 
+from accounts.tenancy import across_tenants
 from reports.inbound.secrets import secret_rotate
 from reports.models import MailboxSource
 
@@ -17,7 +17,10 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, **options: object) -> None:
         count = 0
-        with scopes_disabled(), transaction.atomic():
+        with (
+            across_tenants("operator command: re-encrypts every tenant's mailbox passwords"),
+            transaction.atomic(),
+        ):
             for mailbox in MailboxSource.objects.select_for_update().only("password_encrypted"):
                 mailbox.password_encrypted = secret_rotate(mailbox.password_encrypted)
                 mailbox.save(update_fields=["password_encrypted"])
