@@ -94,10 +94,13 @@ def _scopes_disabled_users() -> list[str]:
     hits = []
     for path in _sources():
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            names = [a.name for a in node.names] if isinstance(node, ast.ImportFrom) else []
-            if "scopes_disabled" in names or (
-                isinstance(node, ast.Name | ast.Attribute) and _name(node) == "scopes_disabled"
-            ):
+            if isinstance(node, ast.ImportFrom):
+                used = "scopes_disabled" in [alias.name for alias in node.names]
+            elif isinstance(node, ast.Name | ast.Attribute):
+                used = _name(node) == "scopes_disabled"
+            else:
+                continue
+            if used:
                 hits.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     return hits
 
