@@ -3,19 +3,23 @@
 A key acts for its tenant only: a read key as a viewer, a write key as an admin. A
 logged-in member may use the API from the browser (with CSRF) naming the tenant in the
 ``X-Tenant`` header or ``?tenant=`` by its slug. Every view built on ``TenantAPIView``
-runs inside that tenant's scope, so a query can only see its rows.
+runs inside that tenant's scope, so a query can only see its rows, and reads its rows
+through one scoped hook, ``tenant_queryset()``.
 """
 
 import logging
+from contextlib import ExitStack
 from datetime import timedelta
 from typing import Any, cast
 
 from django.conf import settings
-from django.http import Http404
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest
+from django.http.response import HttpResponseBase
 from django.utils import timezone
 from django_scopes import scope
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from rest_framework import exceptions, permissions
+from rest_framework import exceptions, generics, permissions
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -113,13 +117,52 @@ class TenantAPIView(APIView):
     ``write_role``: the least role for unsafe methods (reads need viewer).
     """
 
+    # (More in comments, not in the docstring: drf-spectacular shows it in every operation.)
+    # The tenant's scope is entered as soon as authentication has found the tenant and left
+    # when dispatch ends, however it ends. A view's rows come from one hook,
+    # tenant_queryset(), called inside that scope (and its result filtered on the tenant once
+    # more); get_queryset and get_object are the base's, and a subclass that overrides
+    # either is refused when it is defined. dangerously_unscoped_queryset() is the named way
+    # out, for rows no tenant owns: a view implements one hook or the other.
+
     authentication_classes = [KeyAuthentication, SessionAuthentication]
     permission_classes = [permissions.AllowAny]
     throttle_classes = [KeyRateThrottle]
     schema = TenantAutoSchema()
     write_role = Role.ADMIN
+    _tenant_scope: ExitStack
 
-    def initial(self, request: Request, *args: object, **kwargs: object) -> None:
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _refuse_raw_reads(cls)
+
+    def tenant_queryset(self) -> QuerySet[Any]:
+        """The view's rows, read inside the tenant's scope; views with rows implement it."""
+        raise NotImplementedError(f"{type(self).__qualname__} reads no rows: no tenant_queryset()")
+
+    def dangerously_unscoped_queryset(self) -> QuerySet[Any]:
+        """Rows no tenant owns, returned as they are (not filtered on the tenant)."""
+        raise NotImplementedError
+
+    def get_queryset(self) -> QuerySet[Any]:
+        if _defines(type(self), "dangerously_unscoped_queryset"):
+            return self.dangerously_unscoped_queryset()
+        if getattr(self, "swagger_fake_view", False):
+            # Schema generation has no tenant: the hook runs in a scope of no tenant, for
+            # its model only.
+            with scope(tenant=[]):
+                return self.tenant_queryset().none()
+        tenant = cast(TenantAPIRequest, self.request).tenant
+        return self.tenant_queryset().filter(tenant=tenant)
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        # DRF authenticates inside dispatch (in initial()), so the tenant is known only
+        # there: initial() enters its scope on this stack, which leaves it however
+        # dispatch ends, error responses included.
+        with ExitStack() as self._tenant_scope:
+            return super().dispatch(request, *args, **kwargs)
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
         request = cast(TenantAPIRequest, request)  # given its tenant and role just below
         request.tenant, request.role = _resolve(request)
@@ -129,17 +172,31 @@ class TenantAPIView(APIView):
                 "This key can only read." if isinstance(request.auth, ApiKey)
                 else f"This needs the {needed.label} role."
             )  # fmt: skip
-        self._scope = scope(tenant=request.tenant)
-        self._scope.__enter__()
+        self._tenant_scope.enter_context(scope(tenant=request.tenant))
 
-    def finalize_response(
-        self, request: Request, response: Response, *args: Any, **kwargs: Any
-    ) -> Response:
-        scoped = getattr(self, "_scope", None)
-        if scoped is not None:
-            scoped.__exit__(None, None, None)
-            self._scope = None
-        return super().finalize_response(request, response, *args, **kwargs)
+
+# Where each read of a TenantAPIView must come from: the base's hook, DRF's lookup on it.
+_READS = {"get_queryset": TenantAPIView, "get_object": generics.GenericAPIView}
+
+
+def _defines(cls: type, name: str) -> bool:
+    return getattr(cls, name) is not getattr(TenantAPIView, name)
+
+
+def _refuse_raw_reads(cls: type[TenantAPIView]) -> None:
+    for name, allowed in _READS.items():
+        owner = next((base for base in cls.__mro__ if name in vars(base)), allowed)
+        if owner is not allowed:
+            raise TypeError(
+                f"{cls.__name__}: {name} is {owner.__name__}'s, not TenantAPIView's; "
+                "implement tenant_queryset() (read in the tenant's scope), "
+                "or dangerously_unscoped_queryset() for rows no tenant owns"
+            )
+    if _defines(cls, "tenant_queryset") and _defines(cls, "dangerously_unscoped_queryset"):
+        raise TypeError(
+            f"{cls.__name__}: implement tenant_queryset() or "
+            "dangerously_unscoped_queryset(), not both"
+        )
 
 
 _CODES = {400: "invalid", 401: "not_authenticated", 403: "permission_denied", 404: "not_found",

@@ -1,8 +1,8 @@
 """REST API of the reports app: the daily stats, from the same selectors as the pages."""
 
 from django.conf import settings
-from django.db.models import Prefetch
-from django.http import HttpResponse
+from django.db.models import Prefetch, QuerySet
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -10,6 +10,7 @@ from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
     extend_schema_field,
+    extend_schema_view,
 )
 from rest_framework import generics, serializers
 from rest_framework.pagination import CursorPagination
@@ -93,6 +94,9 @@ FROM_TO = [
 
 
 class StatsDailyView(TenantAPIView):
+    def tenant_queryset(self) -> QuerySet[Domain]:
+        return Domain.objects.all()
+
     @extend_schema(
         parameters=[
             OpenApiParameter("domain", OpenApiTypes.INT, description="A domain id; all if absent."),
@@ -103,15 +107,13 @@ class StatsDailyView(TenantAPIView):
     )  # fmt: skip
     def get(self, request: TenantAPIRequest) -> Response:
         period = _period(request)
-        domains = Domain.objects.filter(tenant=request.tenant)
+        domains = self.get_queryset()
         raw = request.query_params.get("domain")
         if raw is not None:
             if not raw.isdigit():
                 raise serializers.ValidationError({"domain": ["Give a domain id."]})
             domains = domains.filter(pk=int(raw))
             if not domains.exists():
-                from django.http import Http404
-
                 raise Http404("No such domain.")
         series = selectors.daily_series_for(list(domains), period)
         rows = [
@@ -208,45 +210,36 @@ class ReportCursor(CursorPagination):
     page_size_query_param = "page_size"
 
 
+@extend_schema_view(
+    get=extend_schema(
+        parameters=REPORT_FILTERS,
+        summary="Reports, newest first, filtered as the reports page filters; cursor pagination",
+    )
+)
 class ReportListView(TenantAPIView, generics.ListAPIView):
     serializer_class = ReportSerializer
     pagination_class = ReportCursor
 
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):  # schema generation: no tenant
-            return Report.objects.none()
+    def tenant_queryset(self) -> QuerySet[Report]:
         return reports_matching(_filters(self.request))
 
-    @extend_schema(
-        parameters=REPORT_FILTERS,
-        summary="Reports, newest first, filtered as the reports page filters; cursor pagination",
-    )
-    def get(self, request: Request, *args: object, **kwargs: object) -> Response:
-        return super().get(request, *args, **kwargs)
 
-
+@extend_schema_view(get=extend_schema(summary="One report with its policies and failure details"))
 class ReportDetailView(TenantAPIView, generics.RetrieveAPIView):
     serializer_class = ReportDetailSerializer
 
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):  # schema generation: no tenant
-            return Report.objects.none()
-        return (
-            Report.objects.filter(tenant=self.request.tenant)
-            .defer("raw_json_gz")
-            .prefetch_related("policies__failures")
-        )
-
-    @extend_schema(summary="One report with its policies and failure details")
-    def get(self, request: Request, *args: object, **kwargs: object) -> Response:
-        return super().get(request, *args, **kwargs)
+    def tenant_queryset(self) -> QuerySet[Report]:
+        return Report.objects.defer("raw_json_gz").prefetch_related("policies__failures")
 
 
 class ReportRawView(TenantAPIView):
+    def tenant_queryset(self) -> QuerySet[Report]:
+        return Report.objects.all()
+
     @extend_schema(responses={(200, "application/json"): OpenApiTypes.OBJECT},
                    summary="The report's JSON exactly as the sender sent it")  # fmt: skip
     def get(self, request: TenantAPIRequest, pk: int) -> HttpResponse:
-        report = get_object_or_404(Report, pk=pk, tenant=request.tenant)
+        report: Report = get_object_or_404(self.get_queryset(), pk=pk)
         return HttpResponse(report.raw_json, content_type="application/json")
 
 
@@ -281,22 +274,21 @@ class FailureCursor(CursorPagination):
     page_size_query_param = "page_size"
 
 
+@extend_schema_view(
+    get=extend_schema(
+        parameters=FAILURE_FILTERS, summary="Failure details, one row each, for export"
+    )
+)
 class FailureListView(TenantAPIView, generics.ListAPIView):
     serializer_class = FlatFailureSerializer
     pagination_class = FailureCursor
 
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):  # schema generation: no tenant
-            return FailureDetail.objects.none()
+    def tenant_queryset(self) -> QuerySet[FailureDetail]:
         f = _filters(self.request)
         return failure_details_matching(
             domain=f.domain, organization=f.organization, result_type=f.result_type,
             start=f.start, end=f.end,
         )  # fmt: skip
-
-    @extend_schema(parameters=FAILURE_FILTERS, summary="Failure details, one row each, for export")
-    def get(self, request: Request, *args: object, **kwargs: object) -> Response:
-        return super().get(request, *args, **kwargs)
 
 
 class BreakdownSerializer(serializers.Serializer):
@@ -308,6 +300,9 @@ BREAKDOWN_KEYS = [*selectors.BREAKDOWNS, "sending_ip"]
 
 
 class StatsBreakdownView(TenantAPIView):
+    def tenant_queryset(self) -> QuerySet[Domain]:
+        return Domain.objects.all()
+
     @extend_schema(
         parameters=[
             OpenApiParameter("by", OpenApiTypes.STR, enum=BREAKDOWN_KEYS, required=True),
@@ -324,7 +319,7 @@ class StatsBreakdownView(TenantAPIView):
         raw = request.query_params.get("domain", "")
         if not raw.isdigit():
             raise serializers.ValidationError({"domain": ["Give a domain id."]})
-        domain = get_object_or_404(Domain, pk=int(raw), tenant=request.tenant)
+        domain: Domain = get_object_or_404(self.get_queryset(), pk=int(raw))
         period = _period(request)
         rows = (
             selectors.failures_by_sending_ip(domain, period)
@@ -359,35 +354,34 @@ class InboundCursor(CursorPagination):
     page_size_query_param = "page_size"
 
 
+@extend_schema_view(
+    get=extend_schema(summary="The ingest log: every message received, with its outcome")
+)
 class InboundListView(TenantAPIView, generics.ListAPIView):
     serializer_class = InboundSerializer
     pagination_class = InboundCursor
 
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):  # schema generation: no tenant
-            return InboundMessage.objects.none()
-        return (
-            InboundMessage.objects.filter(tenant=self.request.tenant)
-            .defer("raw")
-            .prefetch_related(Prefetch("reports", queryset=Report.objects.only("id", "inbound")))
+    def tenant_queryset(self) -> QuerySet[InboundMessage]:
+        return InboundMessage.objects.defer("raw").prefetch_related(
+            Prefetch("reports", queryset=Report.objects.only("id", "inbound"))
         )
-
-    @extend_schema(summary="The ingest log: every message received, with its outcome")
-    def get(self, request: Request, *args: object, **kwargs: object) -> Response:
-        return super().get(request, *args, **kwargs)
 
 
 class InboundDetailView(TenantAPIView):
+    def tenant_queryset(self) -> QuerySet[InboundMessage]:
+        return InboundMessage.objects.defer("raw")
+
     @extend_schema(responses=InboundSerializer, summary="One inbound message and its outcome")
     def get(self, request: TenantAPIRequest, pk: int) -> Response:
-        message = get_object_or_404(
-            InboundMessage.objects.defer("raw"), pk=pk, tenant=request.tenant
-        )
+        message = get_object_or_404(self.get_queryset(), pk=pk)
         return Response(InboundSerializer(message).data)
 
 
 class InboundReprocessView(TenantAPIView):
     write_role = Role.MEMBER
+
+    def tenant_queryset(self) -> QuerySet[InboundMessage]:
+        return InboundMessage.objects.defer("raw")
 
     @extend_schema(
         request=None,
@@ -397,9 +391,7 @@ class InboundReprocessView(TenantAPIView):
         summary="Queue a failed or unattributed message again (write key)",
     )  # fmt: skip
     def post(self, request: TenantAPIRequest, pk: int) -> Response:
-        message = get_object_or_404(
-            InboundMessage.objects.defer("raw"), pk=pk, tenant=request.tenant
-        )
+        message: InboundMessage = get_object_or_404(self.get_queryset(), pk=pk)
         if not message_reprocess(message=message):
             raise serializers.ValidationError(
                 {"status": ["Only failed or unattributed messages can be reprocessed."]}
