@@ -1,5 +1,7 @@
 """Adding and removing a tenant's domains."""
 
+from typing import cast
+
 from django.db import IntegrityError, transaction
 from django.dispatch import Signal
 from django.http import HttpRequest
@@ -40,7 +42,8 @@ def domain_remove(*, domain: Domain, actor: User | None, request: HttpRequest | 
     """
     with transaction.atomic():
         answers = domain_removing.send(sender=Domain, domain=domain)
-        deleted = sum(count for _, count in answers)
+        # Receivers answer an int; django-stubs types every answer as str | None.
+        deleted = sum(cast(int, count) for _, count in answers)
         audit_record(
             tenant=domain.tenant, actor=actor, action="domain.removed",
             summary=f"Removed {domain.name} and {deleted} of its reports", request=request,

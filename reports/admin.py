@@ -30,10 +30,12 @@ class InboundMessageAdmin(ReadOnlyAdmin):
         self.message_user(request, f"Queued {queued} message(s).", messages.SUCCESS)
 
 
+_POLICY_FIELDS = ("policy_type", "policy_domain", "domain", "successful", "failed", "counted")
+
+
 class PolicyInline(admin.TabularInline):
     model = PolicyResult
-    fields = ["policy_type", "policy_domain", "domain", "successful", "failed", "counted"]
-    readonly_fields = fields
+    fields = readonly_fields = _POLICY_FIELDS
     extra = 0
     can_delete = False
 

@@ -16,7 +16,19 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Case, DateField, F, Max, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models import (
+    Case,
+    DateField,
+    F,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Trunc
 from django.utils import timezone
 
@@ -102,7 +114,7 @@ def _bucket_next(start: date, step: str) -> date:
     return start + timedelta(days=1)
 
 
-def _bucket(step: str):
+def _bucket(step: str) -> F | Trunc:
     """The SQL expression of a rollup row's bucket (Trunc is portable: SQLite and PostgreSQL)."""
     if step == "day":
         return F("day")
@@ -341,7 +353,7 @@ def failure_reasons(domain: Domain, period: Period, limit: int = 20) -> list[tup
     return list(rows)
 
 
-def failure_rows(domain_ids: list[int], period: Period):
+def failure_rows(domain_ids: list[int], period: Period) -> QuerySet[FailureDetail, tuple]:
     """Failure details of ``period`` for export, one row each, with their report's facts."""
     return (
         FailureDetail.objects.filter(period.q("policy__"), policy__domain_id__in=domain_ids)
@@ -356,7 +368,7 @@ def failure_rows(domain_ids: list[int], period: Period):
     )  # fmt: skip
 
 
-def daily_rows(domain_ids: list[int], period: Period):
+def daily_rows(domain_ids: list[int], period: Period) -> QuerySet[DailyStat, tuple]:
     """Daily stats of ``period`` for export, per domain, organization and policy type."""
     return (
         DailyStat.objects.filter(period.q(), domain_id__in=domain_ids)

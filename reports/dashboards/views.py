@@ -3,10 +3,13 @@
 import base64
 import csv
 import json
+from collections.abc import Iterator
 from datetime import date
+from typing import Any
 from urllib.parse import urlencode
 
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.db.models import QuerySet
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from accounts.models import Role
@@ -26,7 +29,7 @@ from reports.dashboards.report_filters import (
 from reports.models import Report
 
 
-def period_from(request: HttpRequest) -> PeriodChoice:
+def period_from(request: TenantRequest) -> PeriodChoice:
     """The period asked for (reports.dashboards.periods), in the tenant's time zone."""
     return period_parse(params=request.GET, time_zone=request.tenant.time_zone)
 
@@ -172,6 +175,7 @@ def export_csv(request: TenantRequest, what: str) -> HttpResponse | StreamingHtt
     period = choice.period
     raw = request.GET.get("domain", "")
     ids = domain_ids(int(raw) if raw.isdigit() else None)
+    rows: QuerySet[Any, tuple]
     if what == "failures":
         columns, rows = FAILURE_COLUMNS, selectors.failure_rows(ids, period)
     elif what == "daily":
@@ -180,7 +184,7 @@ def export_csv(request: TenantRequest, what: str) -> HttpResponse | StreamingHtt
         raise Http404("No such export.")
     writer = csv.writer(_Echo())
 
-    def lines():
+    def lines() -> Iterator[str]:
         yield writer.writerow(columns)
         for row in rows.iterator(chunk_size=2000):
             yield writer.writerow(row)

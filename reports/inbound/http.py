@@ -80,7 +80,7 @@ def tlsrpt_post(request: HttpRequest, token: str) -> JsonResponse:
     tenant_id = tenant_id_for_token(token)
     if tenant_id is None:
         return _error(404, "unknown_token", "No tenant has this report URL.")
-    content_type = request.content_type.lower()
+    content_type = (request.content_type or "").lower()  # WSGI requests always have one
     if content_type not in ACCEPTED_TYPES:
         return _error(
             415, "unsupported_media_type",

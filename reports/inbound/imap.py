@@ -203,7 +203,7 @@ def _ensure_folder(client: IMAPClient, folder: str) -> None:
 
 def _finish(mailbox: MailboxSource, result: PollResult) -> None:
     now = timezone.now()
-    fields = {"polling_until": None}
+    fields: dict[str, object] = {"polling_until": None}
     if result.error:
         fields |= {"last_error": result.error[:500], "last_error_at": now}
     else:

@@ -36,6 +36,7 @@ def failure_details_insert(rows: Sequence[tuple]) -> None:
 
 _REPORT_FIELDS = [f for f in Report._meta.concrete_fields if not f.primary_key]
 _KEY = ("tenant_id", "organization", "report_id", "start", "end")
+_COLUMN_OF = {f.attname: f.column for f in Report._meta.concrete_fields}  # by attname, as _KEY
 
 
 def reports_insert(rows: Sequence[Report]) -> list[int | None]:
@@ -48,7 +49,7 @@ def reports_insert(rows: Sequence[Report]) -> list[int | None]:
         return []
     quote = connection.ops.quote_name
     columns = ", ".join(quote(f.column) for f in _REPORT_FIELDS)
-    key_columns = ", ".join(quote(Report._meta.get_field(name).column) for name in _KEY)
+    key_columns = ", ".join(quote(_COLUMN_OF[name]) for name in _KEY)
     prepared = [
         [f.get_db_prep_save(f.pre_save(row, add=True), connection) for f in _REPORT_FIELDS]
         for row in rows
