@@ -1,5 +1,7 @@
 """Pages of a tenant's IMAP mailboxes (admins): list, add, change, test, pause, remove."""
 
+from typing import Any
+
 from django import forms
 from django.contrib import messages
 from django.http import HttpResponse
@@ -25,7 +27,7 @@ class MailboxForm(forms.ModelForm):
         fields = ["name", "host", "port", "tls_mode", "username", "folder", "processed_folder"]
         labels = {"tls_mode": "Security", "processed_folder": "Move processed mail to"}
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.instance.pk is None:
             self.fields["password"].required = True

@@ -1,10 +1,13 @@
 """Pages of the reports app: upload files, and the ingest log with reprocessing."""
 
+from collections.abc import Iterable
+from typing import Any
+
 from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -31,11 +34,15 @@ class MultipleFileField(forms.FileField):
 
 
 class UploadForm(forms.Form):
-    files = MultipleFileField(
-        label="Report files",
-        widget=MultipleFileInput(attrs={"accept": ",".join(UPLOAD_SUFFIXES)}),
-        help_text="TLS reports as .json, .json.gz, .zip, or whole emails as .eml.",
-    )
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Not declared on the class: there a field named ``files`` type-checks as Form.files
+        # (the bound uploads), though Django's metaclass moves declared fields off the class.
+        self.fields["files"] = MultipleFileField(
+            label="Report files",
+            widget=MultipleFileInput(attrs={"accept": ",".join(UPLOAD_SUFFIXES)}),
+            help_text="TLS reports as .json, .json.gz, .zip, or whole emails as .eml.",
+        )
 
     def clean_files(self) -> list:
         files = self.cleaned_data["files"]
@@ -95,9 +102,9 @@ def inbound_reprocess(request: TenantRequest, pk: int) -> HttpResponse:
     return redirect("inbound_log", slug=request.tenant.slug)
 
 
-def _with_counts(rows):
+def _with_counts(rows: QuerySet[InboundMessage]) -> QuerySet[InboundMessage]:
     return rows.defer("raw").annotate(report_count=Count("reports"))
 
 
-def _waiting(rows) -> bool:
+def _waiting(rows: Iterable[InboundMessage]) -> bool:
     return any(r.status == Status.RECEIVED for r in rows)
