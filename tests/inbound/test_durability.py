@@ -39,6 +39,7 @@ class OwnRedis:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
+        assert REDIS_SERVER is not None  # the fixture skips without it
         self.process = subprocess.Popen(
             [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "yes", "--dir", str(self.folder)],
@@ -105,6 +106,7 @@ def test_the_smtp_door_accepts_while_redis_is_down_and_the_sweep_catches_up(
     )  # fmt: skip
     worker = None
     try:
+        assert door.stdout is not None  # stdout=PIPE
         port = int(door.stdout.readline().rsplit(":", 1)[1])
         own_redis.stop()
         with smtplib.SMTP("127.0.0.1", port) as smtp:

@@ -34,7 +34,9 @@ def postfix_mail(**kwargs) -> bytes:
 
 def log_row(client: Client, message: InboundMessage) -> str:
     page = client.get(reverse("inbound_log", args=[message.tenant.slug])).content.decode()
-    return re.search(rf'<tr data-message="{message.pk}".*?</tr>', page, re.S).group(0)
+    row = re.search(rf'<tr data-message="{message.pk}".*?</tr>', page, re.S)
+    assert row is not None
+    return row.group(0)
 
 
 def test_an_emailed_report_shows_its_attachments_file_name(client: Client) -> None:
@@ -107,7 +109,7 @@ def test_the_ehlo_answer_is_kept_verbatim_in_database_api_csv_and_page(client: C
     export = client.get(
         reverse("export_csv", args=["acme", "failures"]) + "?from=2025-10-01&to=2025-10-01"
     )
-    text = b"".join(export.streaming_content).decode()
+    text = export.getvalue().decode()
     rows = list(csv.DictReader(io.StringIO(text, newline="")))
     assert HELO in [r["receiving_mx_helo"] for r in rows]
 

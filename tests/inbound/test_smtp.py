@@ -163,6 +163,7 @@ def test_database_down_during_data_gives_451_then_the_retry_is_stored_once(
         cwd=ROOT, env=_env(env_db), stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
+        assert server.stdout is not None  # stdout=PIPE
         port = int(server.stdout.readline().rsplit(":", 1)[1])
         raw = b"Subject: r\r\n\r\nx\r\n"
         with smtplib.SMTP("127.0.0.1", port) as smtp:

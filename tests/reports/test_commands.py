@@ -51,7 +51,8 @@ def test_ingest_stores_a_real_google_report_and_prints_its_numbers() -> None:
         ],
     }  # fmt: skip
     with scope(tenant=tenant):
-        assert Report.objects.get().inbound.channel == "cli"
+        inbound = Report.objects.get().inbound
+        assert inbound is not None and inbound.channel == "cli"
 
 
 @pytest.mark.django_db

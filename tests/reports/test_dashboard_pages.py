@@ -59,12 +59,19 @@ def overview(client: Client, **params: str) -> str:
     return response.content.decode()
 
 
+def search(pattern: str, text: str, flags: int = 0) -> re.Match[str]:
+    """``re.search`` that fails the test when ``pattern`` is not in ``text``."""
+    match = re.search(pattern, text, flags)
+    assert match is not None, pattern
+    return match
+
+
 def total(page: str, name: str) -> str:
-    return re.search(rf'data-total="{name}">([^<]*)<', page).group(1)
+    return search(rf'data-total="{name}">([^<]*)<', page).group(1)
 
 
 def overview_cell(page: str, attribute: str) -> str:
-    return re.search(rf'{attribute}="([^"]*)"', page).group(1)
+    return search(rf'{attribute}="([^"]*)"', page).group(1)
 
 
 def test_a_range_of_years_shows_the_rollups_of_old_reports(acme, owner, domain) -> None:
@@ -76,7 +83,7 @@ def test_a_range_of_years_shows_the_rollups_of_old_reports(acme, owner, domain) 
     assert "Sessions per week" in page  # about 400 points, not 2,900 days
     assert 'value="2019-01-01"' in page
     home = overview(owner, **LONG)
-    row = re.search(r'<tr data-domain="example.org">.*?</tr>', home, re.S).group(0)
+    row = search(r'<tr data-domain="example.org">.*?</tr>', home, re.S).group(0)
     assert overview_cell(row, "data-failed") == "4"
 
 
@@ -104,7 +111,7 @@ def test_the_exports_accept_a_range_of_years(acme, owner, domain) -> None:
 )  # fmt: skip
 def test_a_period_that_cannot_be_read_is_a_visible_error(owner, domain, params, error) -> None:
     for page in (dashboard(owner, domain, **params), overview(owner, **params)):
-        shown = re.search(r'id="period-error">(.*?)</div>', page, re.S).group(1)
+        shown = search(r'id="period-error">(.*?)</div>', page, re.S).group(1)
         assert error in shown and "the last 30 days" in shown
     for what in ("daily", "failures"):
         response = owner.get(reverse("export_csv", args=["acme", what]), params)
@@ -120,14 +127,14 @@ def test_raw_row_parts_say_when_the_period_reaches_past_retention(
     report(acme, days_ago(3), ip="192.0.2.2")
     page = dashboard(owner, domain, **{"from": days_ago(200), "to": days_ago(0)})
     assert total(page, "failed") == "4"  # the rollups: the whole period
-    ips = re.search(r'id="ip-title">.*?</section>', page, re.S).group(0)
+    ips = search(r'id="ip-title">.*?</section>', page, re.S).group(0)
     note = (
         "kept for 30 days and read for at most 731 days at a time: "
         f"This table covers {days_ago(30)} to"
     )
     assert note in ips
     assert "192.0.2.2" in ips and "192.0.2.1" not in ips
-    reasons = re.search(r'id="reasons-title">.*?</section>', page, re.S).group(0)
+    reasons = search(r'id="reasons-title">.*?</section>', page, re.S).group(0)
     assert note in reasons
     assert "code-192.0.2.2" in reasons and "code-192.0.2.1" not in reasons
     assert f"purge has run, the failure details CSV has none before {days_ago(30)}" in page
@@ -149,7 +156,7 @@ def test_an_empty_period_points_to_the_latest_reports(acme, owner, domain) -> No
     message = f"No reports in this period; the latest is from {end}."
     link = f'href="?from={start}&amp;to={end}"'
     for page in (overview(owner), dashboard(owner, domain)):
-        latest = re.search(r'id="latest-reports">(.*?)</p>', page, re.S).group(1)
+        latest = search(r'id="latest-reports">(.*?)</p>', page, re.S).group(1)
         assert message in latest and link in latest
     following = dashboard(owner, domain, **{"from": start, "to": end})
     assert total(following, "sessions") == "12"
@@ -170,9 +177,9 @@ def test_no_pointer_without_any_report(owner, domain) -> None:
 def test_the_sparkline_keeps_its_width_whatever_the_period(acme, owner, domain, params) -> None:
     report(acme, days_ago(3))
     page = overview(owner, **params)
-    svg = re.search(r'<svg class="sparkline"[^>]*>.*?</svg>', page, re.S).group(0)
+    svg = search(r'<svg class="sparkline"[^>]*>.*?</svg>', page, re.S).group(0)
     assert f'width="{SPARKLINE_WIDTH}"' in svg
-    points = re.search(r'points="([^"]*)"', svg).group(1).split()
+    points = search(r'points="([^"]*)"', svg).group(1).split()
     assert 1 <= len(points) <= selectors.SPARKLINE_POINTS
     assert max(float(p.split(",")[0]) for p in points) <= SPARKLINE_WIDTH
 
@@ -181,7 +188,7 @@ def next_step(client: Client) -> str:
     page = overview(client)
     if "Getting started" not in page:
         return ""
-    return re.search(r'id="next-step" data-step="(\w+)">\s*(.*?)\s*</div>', page, re.S).group(2)
+    return search(r'id="next-step" data-step="(\w+)">\s*(.*?)\s*</div>', page, re.S).group(2)
 
 
 def test_the_checklist_offers_the_first_step_not_done(acme, owner) -> None:
@@ -215,7 +222,7 @@ def test_the_chart_of_any_range_has_a_bounded_number_of_points(acme, owner, doma
     report(acme, days_ago(3))
     page = dashboard(owner, domain, **{"from": "0001-01-01", "to": "9999-12-31"})
     assert total(page, "sessions") == "24"
-    days = re.search(r'"days": \[([^\]]*)\]', page).group(1).split(", ")
+    days = search(r'"days": \[([^\]]*)\]', page).group(1).split(", ")
     assert len(days) <= selectors.CHART_POINTS
     assert "Sessions per 14 years" in page
 

@@ -106,9 +106,9 @@ def send(tenant: Tenant, week_start: date = WEEK.start) -> int:
 
 
 def bodies(message: EmailMessage) -> tuple[str, str]:
-    text = message.get_body(("plain",)).get_content()
-    html = message.get_body(("html",)).get_content()
-    return text.replace("\r\n", "\n"), html
+    text, html = message.get_body(("plain",)), message.get_body(("html",))
+    assert text is not None and html is not None
+    return text.get_content().replace("\r\n", "\n"), html.get_content()
 
 
 class _Tables(HTMLParser):
@@ -118,7 +118,7 @@ class _Tables(HTMLParser):
         super().__init__()
         self.text: list[str] = []
         self.rows: list[list[str]] = []
-        self.bars: list[tuple[str, str, str]] = []  # (class, width, style) of bar cells
+        self.bars: list[tuple[str, str | None, str]] = []  # (class, width, style) of bars
         self._open: list[list[str]] = []
 
     def handle_starttag(self, tag: str, attrs: list) -> None:
@@ -193,6 +193,7 @@ def test_the_figures_are_the_dashboards(data: Acme, mail_sink) -> None:
         part = section(text, name)
         assert f"Sessions:     {now.sessions} ({now.sessions - before.sessions:+d} vs " in part
         assert f"Failed:       {now.failed}\n" in part
+        assert now.success_rate is not None and before.success_rate is not None
         points = f"{now.success_rate - before.success_rate:+g} points"
         assert f"Success rate: {rate(now.success_rate)} ({points} vs previous week)" in part
         summary = next(r for r in rows if r and r[0] == name)
@@ -266,7 +267,9 @@ def test_one_click_unsubscribe_from_the_link(data: Acme, mail_sink) -> None:
     send(data.tenant)
     message = next(m for m in mail_sink.messages if m["To"] == "viewer@acme.test")
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    url = re.fullmatch(r"<(.+)>", message["List-Unsubscribe"].strip()).group(1)
+    link = re.fullmatch(r"<(.+)>", message["List-Unsubscribe"].strip())
+    assert link is not None
+    url = link.group(1)
     assert url.startswith(f"{settings.SITE_URL}/digest/unsubscribe/")
     assert url in bodies(message)[0]
     path = url.removeprefix(settings.SITE_URL)
@@ -308,7 +311,9 @@ def test_each_member_switches_their_own_digest_on_the_members_page(data: Acme, m
     login(client, data.opted_out.user)
     members = reverse("members", args=[data.tenant.slug])
     page = client.get(members).content.decode()
-    switch = re.search(r'<input[^>]*id="weekly_digest"[^>]*>', page).group(0)
+    found = re.search(r'<input[^>]*id="weekly_digest"[^>]*>', page)
+    assert found is not None
+    switch = found.group(0)
     assert "checked" not in switch
 
     response = client.post(reverse("digest_preference", args=[data.tenant.slug]), {
@@ -331,7 +336,9 @@ def test_each_member_switches_their_own_digest_on_the_members_page(data: Acme, m
 
 def test_a_tampered_or_foreign_token_is_refused(data: Acme) -> None:
     token = unsubscribe_token(data.opted_out)
-    other_pk = Membership.objects.exclude(pk=data.opted_out.pk).first().pk
+    other = Membership.objects.exclude(pk=data.opted_out.pk).first()
+    assert other is not None
+    other_pk = other.pk
     payload = signing.b64_encode(str(other_pk).encode()).decode()
     forged = ":".join([payload, *token.split(":")[1:]])  # another member, same signature
     other_salt = signing.dumps(other_pk, salt="something-else")

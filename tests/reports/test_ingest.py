@@ -259,7 +259,9 @@ def test_deleting_a_report_or_a_tenant_takes_its_failure_details_along() -> None
             ingest(tenant, report_email(report_json(domain="example.org", failed=3)))
 
     with scope(tenant=gone):
-        Report.objects.first().delete()
+        report = Report.objects.first()
+        assert report is not None
+        report.delete()
         assert FailureDetail.objects.count() == 1
     with scopes_disabled():
         gone.delete()

@@ -158,7 +158,7 @@ def test_csv_exports_of_failure_details_and_daily_figures(data) -> None:
     def rows(what: str) -> list[dict]:
         response = client.get(reverse("export_csv", args=["acme", what]), query)
         assert response["Content-Type"].startswith("text/csv")
-        text = b"".join(response.streaming_content).decode()
+        text = response.getvalue().decode()
         return list(csv.DictReader(io.StringIO(text)))
 
     failures = rows("failures")
