@@ -29,6 +29,11 @@ BYPASSES = [
     ("domains/sweeps.py", "beat: ownership checks of every tenant's pending domains"),
     ("domains/sweeps.py", "beat: daily DNS health checks of every tenant's verified domains"),
     ("reports/inbound/sweeps.py", "beat: polls every tenant's active IMAP mailboxes"),
+    ("reports/ingest/claims.py", "claims: a drain takes the waiting messages of every tenant"),
+    (
+        "reports/ingest/claims.py",
+        "claims: do messages of any tenant wait, held by other workers",
+    ),
     ("reports/ingest/retention.py", "retention purge: deletes every tenant's expired rows"),
     ("reports/ingest/wake.py", "sweep: counts every tenant's messages waiting too long"),
     (
@@ -49,15 +54,8 @@ BYPASSES = [
     ),
 ]
 
-# Modules that may still use django_scopes.scopes_disabled. Only accounts.tenancy, for
-# good. The three ingest modules are being scoped to a batch's tenants by another change
-# in flight (issue 13); it removes them from this allowance.
-SCOPES_DISABLED_ALLOWED = {
-    "accounts/tenancy.py",
-    "reports/ingest/batch.py",  # in flight: scoped to the batch's tenants
-    "reports/ingest/claims.py",  # in flight: scoped to the batch's tenants
-    "reports/ingest/messages.py",  # in flight: scoped to the batch's tenants
-}
+# Modules that may use django_scopes.scopes_disabled: only accounts.tenancy.
+SCOPES_DISABLED_ALLOWED = {"accounts/tenancy.py"}
 
 # The product; tests and benchmarks set up data across tenants as they need.
 SOURCE_DIRS = ("accounts", "domains", "reports", "tlsrpt_saas", "bin")

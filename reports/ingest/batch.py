@@ -4,12 +4,18 @@ Every statement covers the whole batch: one insert of the reports (a report alre
 stored, or twice in the batch, is a duplicate: the unique key decides, no savepoints),
 one of their policies, one COPY of the failure details and one upsert per rollup table.
 Rows are written in key order, so concurrent batches take their locks in the same order.
+
+It runs in the scope of the batch's tenants and refuses to run otherwise: its raw
+inserts would not notice a scope that is lifted or another tenant's.
 """
 
 import gzip
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC
+
+from django_scopes import get_scope
+from django_scopes.exceptions import ScopeError
 
 from reports.ingest.attribution import VerifiedDomains, domain_from_filename
 from reports.ingest.bulk import failure_details_insert, reports_existing, reports_insert
@@ -52,7 +58,9 @@ class Stored:
 
 def batch_store(parsed: list[Parsed]) -> dict[int, Stored]:
     """Store every report of every message; each message's outcome, by id."""
-    verified = {t: VerifiedDomains.for_tenant(t) for t in {p.tenant_id for p in parsed}}
+    tenants = {p.tenant_id for p in parsed}
+    _scope_check(tenants)
+    verified = {t: VerifiedDomains.for_tenant(t) for t in tenants}
     statuses: dict[int, list[str]] = {p.message_id: [] for p in parsed}
     repeats: dict[int, list[tuple]] = defaultdict(list)  # message -> keys already there
     planned: dict[tuple, _Planned] = {}
@@ -84,6 +92,16 @@ def batch_store(parsed: list[Parsed]) -> dict[int, Stored]:
         repeated = repeats.get(message_id, ()) if status == Status.DUPLICATE else ()
         outcomes[message_id] = Stored(status, next((ids[k] for k in repeated if k in ids), None))
     return outcomes
+
+
+def _scope_check(tenants: set[int]) -> None:
+    """Fail closed unless the current scope is that of these tenants (or of a wider set)."""
+    current = get_scope()
+    value = current.get("tenant")
+    scoped = value if isinstance(value, list | tuple) else [value]
+    ids = {getattr(t, "pk", t) for t in scoped}
+    if not current.get("_enabled", True) or None in ids or not tenants <= ids:
+        raise ScopeError(f"A batch is stored in the scope of its tenants {sorted(tenants)}.")
 
 
 def _message_status(statuses: list[str]) -> str:

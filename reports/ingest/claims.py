@@ -11,6 +11,10 @@ a killed worker's messages are free again as soon as its connection is.
 Batches take only fresh messages (no attempt yet). A message that was claimed before and
 is still waiting was interrupted: it is claimed alone, so one poison message can neither
 take a batch down with it nor use up its neighbours' attempts.
+
+Claiming is the one cross-tenant step of processing: it takes waiting messages of any
+tenant (``across_tenants``) and says whose each one is. Everything after it (locking,
+storing, releasing) runs in the scope of the claimed messages' tenants.
 """
 
 import os
@@ -23,8 +27,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from django_scopes import scopes_disabled
 
+from accounts.tenancy import across_tenants
 from reports.models import InboundMessage, Status
 
 _TABLE = InboundMessage._meta.db_table
@@ -103,7 +107,10 @@ def claim_one(message_id: int) -> Claim | None:
 
 def _claim(which: str, limit: int, max_bytes: int, message_id: int = 0) -> tuple[list[Claim], bool]:
     """The claims, and whether more messages may be waiting (``limit`` or bytes reached)."""
-    with processing_transaction():
+    with (
+        across_tenants("claims: a drain takes the waiting messages of every tenant"),
+        processing_transaction(),
+    ):
         if connection.vendor == "postgresql":
             picked, rows = _claim_pg(which, limit, max_bytes, message_id)
         else:
@@ -146,26 +153,29 @@ def _claim_other(which: str, limit: int, max_bytes: int, message_id: int) -> tup
     free = Q(claimed_by__isnull=True) | Q(claimed_by=holder)
     free |= Q(claimed_at__lt=timezone.now() - _expired())
     kind = {_FRESH: Q(attempts=0), _INTERRUPTED: Q(attempts__gt=0), _ONE: Q(pk=message_id)}
-    with scopes_disabled():
-        waiting = InboundMessage.objects.filter(kind[which], free, status=Status.RECEIVED)
-        picked = list(waiting.order_by("pk").values_list("pk", "size")[:limit])
-        claimed = InboundMessage.objects.filter(pk__in=_within(picked, max_bytes))
-        claimed.update(attempts=F("attempts") + 1, claimed_by=holder, claimed_at=timezone.now())
-        return len(picked), list(
-            claimed.values_list("pk", "tenant_id", "attempts", "raw", "filename")
-        )
+    waiting = InboundMessage.objects.filter(kind[which], free, status=Status.RECEIVED)
+    picked = list(waiting.order_by("pk").values_list("pk", "size")[:limit])
+    claimed = InboundMessage.objects.filter(pk__in=_within(picked, max_bytes))
+    claimed.update(attempts=F("attempts") + 1, claimed_by=holder, claimed_at=timezone.now())
+    return len(picked), list(claimed.values_list("pk", "tenant_id", "attempts", "raw", "filename"))
+
+
+def messages_waiting() -> bool:
+    """Whether messages of any tenant still wait (when no claim found one: others hold them)."""
+    with across_tenants("claims: do messages of any tenant wait, held by other workers"):
+        return InboundMessage.objects.filter(status=Status.RECEIVED).exists()
 
 
 def claims_release(message_ids: list[int]) -> None:
-    """Let others claim these messages again (processing stopped before their outcome)."""
-    with scopes_disabled():
-        InboundMessage.objects.filter(pk__in=message_ids, status=Status.RECEIVED).update(
-            claimed_by=None, claimed_at=None
-        )
+    """Let others claim these messages again (processing stopped before their outcome);
+    in the scope of their tenants, as everything after the claim."""
+    InboundMessage.objects.filter(pk__in=message_ids, status=Status.RECEIVED).update(
+        claimed_by=None, claimed_at=None
+    )
 
 
 def claims_lock(message_ids: list[int]) -> set[int]:
-    """Lock the claimed messages still waiting, in id order, in the caller's transaction."""
-    with scopes_disabled():
-        waiting = InboundMessage.objects.filter(pk__in=message_ids, status=Status.RECEIVED)
-        return set(waiting.order_by("pk").select_for_update().values_list("pk", flat=True))
+    """Lock the claimed messages still waiting, in id order, in the caller's transaction
+    and in the scope of their tenants."""
+    waiting = InboundMessage.objects.filter(pk__in=message_ids, status=Status.RECEIVED)
+    return set(waiting.order_by("pk").select_for_update().values_list("pk", flat=True))

@@ -12,6 +12,9 @@ one transaction lock the messages still waiting, store every report of the batch
 per tenant on (organization, report-id, range), and a message that is no longer waiting
 is left as it is. A batch the database refuses (a count out of range) is run again one
 message at a time, so only the message at fault fails.
+
+Only the claim crosses tenants; everything after it (parsing, storing the batch, marking
+outcomes, releasing) runs in ``scope(tenant=[...])`` of the claimed messages' tenants.
 """
 
 import logging
@@ -24,8 +27,9 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import DataError, InterfaceError, OperationalError, transaction
 from django.utils import timezone
-from django_scopes import scope, scopes_disabled
+from django_scopes import scope
 
+from accounts.tenancy import tenant_of
 from domains.dns import dkim_key_lookup
 from reports.ingest.batch import Parsed, batch_store
 from reports.ingest.claims import (
@@ -35,6 +39,7 @@ from reports.ingest.claims import (
     claim_one,
     claims_lock,
     claims_release,
+    messages_waiting,
     processing_transaction,
 )
 from reports.models import InboundMessage, Status
@@ -97,9 +102,7 @@ def backlog_drain(*, seconds: float, wake: Callable[[], object]) -> Drained:
         if not claims:
             interrupted = claim_interrupted()
             if interrupted is None:
-                with scopes_disabled():
-                    waiting = InboundMessage.objects.filter(status=Status.RECEIVED)
-                    drained.held_elsewhere = waiting.exists()
+                drained.held_elsewhere = messages_waiting()
                 return drained
             claims = [interrupted]
         elif more and not helped:
@@ -115,9 +118,15 @@ def backlog_drain(*, seconds: float, wake: Callable[[], object]) -> Drained:
     return drained
 
 
+def _tenants(claims: list[Claim]) -> list[int]:
+    """The claimed messages' tenants: the scope everything after the claim runs in."""
+    return sorted({c.tenant_id for c in claims})
+
+
 def _release(claims: list[Claim]) -> None:
     try:
-        claims_release([c.message_id for c in claims])
+        with scope(tenant=_tenants(claims)):
+            claims_release([c.message_id for c in claims])
     except Exception:  # the database may be what failed; the claims then lapse with it
         logger.exception("Could not release %d claimed messages", len(claims))
 
@@ -130,12 +139,21 @@ def message_run(*, message_id: int) -> Outcome:
     """
     claim = claim_one(message_id)
     if claim is None:
-        return _current_outcome(message_id)
+        tenant_id = tenant_of(InboundMessage, message_id)
+        if tenant_id is None:
+            raise InboundMessage.DoesNotExist(f"No inbound message {message_id}.")
+        with scope(tenant=tenant_id):
+            return _current_outcome(message_id)
     return claims_run([claim])[message_id]
 
 
 def claims_run(claims: list[Claim]) -> dict[int, Outcome]:
-    """Process claimed messages: each message's outcome, by id."""
+    """Process claimed messages, in the scope of their tenants: each one's outcome, by id."""
+    with scope(tenant=_tenants(claims)):
+        return _run(claims)
+
+
+def _run(claims: list[Claim]) -> dict[int, Outcome]:
     outcomes: dict[int, Outcome] = {}
     runnable = []
     for claim in claims:
@@ -215,8 +233,7 @@ def _store(claims: list[Claim], parsed: dict[int, Envelope | Outcome]) -> dict[i
             for c in claims
             if c.message_id in waiting and c.message_id not in outcomes
         ]
-        with scopes_disabled():
-            stored = batch_store(envelopes)
+        stored = batch_store(envelopes)
         for found in envelopes:
             done = stored[found.message_id]
             outcomes[found.message_id] = Outcome(
@@ -236,11 +253,10 @@ def _outcomes_mark(outcomes: dict[int, Outcome]) -> None:
     for message_id, outcome in outcomes.items():
         groups[outcome.status, outcome.error_code, outcome.error_message].append(message_id)
     now = timezone.now()
-    with scopes_disabled():
-        for (status, code, message), ids in groups.items():
-            InboundMessage.objects.filter(pk__in=ids, status=Status.RECEIVED).update(
-                status=status, error_code=code, error_message=message, processed_at=now
-            )
+    for (status, code, message), ids in groups.items():
+        InboundMessage.objects.filter(pk__in=ids, status=Status.RECEIVED).update(
+            status=status, error_code=code, error_message=message, processed_at=now
+        )
 
 
 def _origins_mark(claims: list[Claim], outcomes: dict[int, Outcome]) -> None:
@@ -256,13 +272,11 @@ def _origins_mark(claims: list[Claim], outcomes: dict[int, Outcome]) -> None:
             message.duplicate_of_id = outcome.duplicate_of
             changed.append(message)
     if changed:
-        with scopes_disabled():
-            InboundMessage.objects.bulk_update(changed, ["filename", "duplicate_of"])
+        InboundMessage.objects.bulk_update(changed, ["filename", "duplicate_of"])
 
 
 def _current_outcome(message_id: int) -> Outcome:
-    with scopes_disabled():
-        message = InboundMessage.objects.only("status", "error_code").get(pk=message_id)
+    message = InboundMessage.objects.only("status", "error_code").get(pk=message_id)
     return Outcome(status=message.status, error_code=message.error_code)
 
 
@@ -273,7 +287,8 @@ def _internal_error() -> Outcome:
 
 
 def message_fail(*, message_id: int, outcome: Outcome) -> Outcome:
-    """Record ``outcome`` on a message that is still waiting; the raw bytes stay."""
+    """Record ``outcome`` on a message that is still waiting, in the scope of its tenant;
+    the raw bytes stay."""
     with processing_transaction():
         _outcomes_mark({message_id: outcome})
     return outcome

@@ -12,10 +12,13 @@ from collections import Counter
 
 import pytest
 from django.db import connection
-from django_scopes import scope, scopes_disabled
+from django_scopes import get_scope, scope, scopes_disabled
+from django_scopes.exceptions import ScopeError
 
 from accounts.models import Tenant
 from reports.inbound.store import inbound_store
+from reports.ingest import messages as ingest_messages
+from reports.ingest.batch import Parsed, batch_store
 from reports.ingest.claims import claim_batch
 from reports.ingest.messages import MAX_ATTEMPTS, backlog_drain, message_reprocess, message_run
 from reports.ingest.wake import FLAG
@@ -29,6 +32,7 @@ from reports.models import (
     Report,
     Status,
 )
+from reports.tlsrpt import Envelope
 from tests.conftest import wait_until
 from tests.factories import make_domain, make_tenant
 from tests.reports.helpers import corpus, corpus_files
@@ -141,6 +145,44 @@ def test_a_report_twice_in_one_batch_and_one_already_stored_are_duplicates() -> 
         report = Report.objects.get()
         assert (report.report_id, report.inbound_id) == ("theirs", ids[4])
         assert DailyStat.objects.get().domain.name == "globex.example"
+
+
+def test_a_batch_runs_in_the_scope_of_its_tenants_alone(monkeypatch) -> None:
+    """Only the claim crosses tenants: the batch is stored, and its outcomes marked, in the
+    scope of the tenants whose messages it holds, and the scope ends with it."""
+    acme, globex, idle = make_tenant("acme"), make_tenant("globex"), make_tenant("idle")
+    for tenant, domain in ((acme, "example.org"), (globex, "globex.example")):
+        make_domain(tenant, domain)
+        _store(tenant, json.dumps(report_json(domain=domain)).encode())
+    make_domain(idle, "idle.example")
+    scopes = []
+
+    def store(parsed: list[Parsed]) -> dict:
+        scopes.append((get_scope().get("_enabled"), get_scope().get("tenant")))
+        return batch_store(parsed)
+
+    monkeypatch.setattr(ingest_messages, "batch_store", store)
+    assert _drain() == 2
+
+    assert scopes == [(True, sorted([acme.pk, globex.pk]))]
+    assert "tenant" not in get_scope()
+    with scopes_disabled():
+        assert set(InboundMessage.objects.values_list("status", flat=True)) == {Status.PROCESSED}
+
+
+def test_the_batch_store_refuses_to_run_outside_the_scope_of_its_tenants() -> None:
+    acme, globex = make_tenant("acme"), make_tenant("globex")
+    batch = [Parsed(1, acme.pk, Envelope(None, [])), Parsed(2, globex.pk, Envelope(None, []))]
+
+    for outside in (scopes_disabled(), scope(tenant=acme.pk), scope(tenant=None)):
+        with outside, pytest.raises(ScopeError, match="in the scope of its tenants"):
+            batch_store(batch)
+    with pytest.raises(ScopeError):
+        batch_store(batch)  # no scope at all
+    with scope(tenant=[acme.pk, globex.pk]):
+        assert {i: s.status for i, s in batch_store(batch).items()} == {
+            1: Status.UNATTRIBUTED, 2: Status.UNATTRIBUTED
+        }  # fmt: skip
 
 
 def test_numbers_past_64_bits_fail_their_message_only_and_bad_bytes_theirs() -> None:
