@@ -19,7 +19,7 @@ from typing import Any, TypeVar, cast
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponseBase
 from django_htmx.middleware import HtmxDetails
 from django_scopes import scope, scopes_disabled
 
@@ -42,14 +42,14 @@ class TenantRequest(AuthenticatedRequest):
     membership: Membership
 
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]  # HttpResponse, or StreamingHttpResponse
 
 
 def tenant_view(at_least: Role) -> Callable[[View], View]:
     def decorate(view: View) -> View:
         @login_required
         @wraps(view)
-        def wrapper(request: HttpRequest, slug: str, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapper(request: HttpRequest, slug: str, *args: Any, **kwargs: Any) -> HttpResponseBase:
             # login_required let only a logged-in person through; tenant and membership
             # are set just below.
             request = cast(TenantRequest, request)

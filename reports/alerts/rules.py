@@ -8,7 +8,7 @@ admins once, unless the same alert was emailed within the cooldown (a flapping o
 """
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -221,11 +221,11 @@ def _apply(domain: Domain, conditions: dict, result: Evaluation) -> None:
     open_alerts = {
         (a.kind, a.key): a for a in Alert.objects.filter(domain=domain, resolved_at=None)
     }
-    for key, alert in open_alerts.items():
+    for key, gone in open_alerts.items():
         if key not in conditions:
-            alert.resolved_at = now
-            alert.save(update_fields=["resolved_at"])
-            result.resolved.append(alert)
+            gone.resolved_at = now
+            gone.save(update_fields=["resolved_at"])
+            result.resolved.append(gone)
     for key, condition in conditions.items():
         alert = open_alerts.get(key)
         if alert:
@@ -235,7 +235,7 @@ def _apply(domain: Domain, conditions: dict, result: Evaluation) -> None:
             result.opened.append(opened)
 
 
-def _open(domain: Domain, condition: Condition, now) -> Alert | None:
+def _open(domain: Domain, condition: Condition, now: datetime) -> Alert | None:
     try:
         with transaction.atomic():
             alert = Alert.objects.create(

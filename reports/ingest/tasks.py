@@ -5,6 +5,7 @@ Task names stay as they were before the move into this package (``reports.tasks.
 queued name them."""
 
 from dataclasses import asdict
+from typing import Any
 
 from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
@@ -21,7 +22,7 @@ from reports.ingest.wake import (
 )
 from reports.models import InboundMessage, Status
 
-_RETRYING = {
+_RETRYING: dict[str, Any] = {
     "acks_late": True,
     "reject_on_worker_lost": True,
     "autoretry_for": (OperationalError, InterfaceError),
@@ -55,7 +56,8 @@ def process_inbound(self: Task, message_id: int) -> str:
         return "missing"
     except SoftTimeLimitExceeded:
         return Status.FAILED  # recorded as processing_timeout by reports.ingest
-    if status == Status.RECEIVED and self.request.retries < self.max_retries:
+    retries_left = self.max_retries is None or self.request.retries < self.max_retries
+    if status == Status.RECEIVED and retries_left:
         # Held elsewhere: done there, or free again once a dead worker's session ends.
         raise self.retry(countdown=settings.INGEST_WAKE_SECONDS)
     return status
