@@ -87,8 +87,8 @@ def batch_store(parsed: list[Parsed]) -> dict[int, Stored]:
     _policies_store(stored)
     ids.update(reports_existing({k for keys in repeats.values() for k in keys} - ids.keys()))
     outcomes = {}
-    for message_id, found in statuses.items():
-        status = _message_status(found)
+    for message_id, message_statuses in statuses.items():
+        status = _message_status(message_statuses)
         repeated = repeats.get(message_id, ()) if status == Status.DUPLICATE else ()
         outcomes[message_id] = Stored(status, next((ids[k] for k in repeated if k in ids), None))
     return outcomes

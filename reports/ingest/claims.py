@@ -21,7 +21,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -121,7 +121,8 @@ def _claim(which: str, limit: int, max_bytes: int, message_id: int = 0) -> tuple
 
 def _within(picked: list[tuple[int, int]], max_bytes: int) -> list[int]:
     """The ids of the longest prefix of (id, size) pairs within ``max_bytes`` (at least one)."""
-    ids, total = [], 0
+    ids: list[int] = []
+    total = 0
     for message_id, size in picked:
         total += size
         if ids and total > max_bytes:
@@ -131,7 +132,7 @@ def _within(picked: list[tuple[int, int]], max_bytes: int) -> list[int]:
 
 
 def _claim_pg(which: str, limit: int, max_bytes: int, message_id: int) -> tuple[int, list]:
-    params = {
+    params: dict[str, str | int | datetime] = {
         "received": Status.RECEIVED,
         "expired": timezone.now() - _expired(),
         "limit": limit,

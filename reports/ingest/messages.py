@@ -229,9 +229,9 @@ def _store(claims: list[Claim], parsed: dict[int, Envelope | Outcome]) -> dict[i
         waiting = claims_lock([c.message_id for c in claims])
         outcomes = {i: p for i, p in parsed.items() if i in waiting and isinstance(p, Outcome)}
         envelopes = [
-            Parsed(c.message_id, c.tenant_id, parsed[c.message_id])
+            Parsed(c.message_id, c.tenant_id, p)
             for c in claims
-            if c.message_id in waiting and c.message_id not in outcomes
+            if c.message_id in waiting and isinstance(p := parsed[c.message_id], Envelope)
         ]
         stored = batch_store(envelopes)
         for found in envelopes:
