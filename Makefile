@@ -22,7 +22,7 @@ help:
 	@echo "make test      find or start PostgreSQL and Redis, then pytest -n auto (PYTEST_ARGS=...)"
 	@echo "make test DB=sqlite  the same suite on SQLite files (the make run default)"
 	@echo "make test-parser  the pure-Python parser's tests alone: no servers, no Django"
-	@echo "make lint      ruff, Docker files, settings documented, makemigrations --check"
+	@echo "make lint      ruff, mypy, Docker files, settings documented, makemigrations --check"
 	@echo "make bench     run the benchmarks (bench-quick: fewer, smaller runs)"
 	@echo "make vendor    rebuild static/vendor/ from frontend/package.json (npm; commit the result)"
 	@echo "make clean     remove caches, collected static files and leftover test servers"
@@ -91,6 +91,7 @@ lint: install
 	need() { test -x "$$1" || { echo "$$1 is missing: add $$2 to the dev group in pyproject.toml" >&2; failed="$$failed\n    $$1"; return 1; }; }; \
 	check $(VENV)/bin/ruff check .; \
 	check $(VENV)/bin/ruff format --check .; \
+	check env DEBUG=true $(VENV)/bin/mypy; \
 	check $(PY) bin/check_settings_documented.py; \
 	need $(CHECK_JSONSCHEMA) check-jsonschema && \
 		check $(CHECK_JSONSCHEMA) --builtin-schema vendor.compose-spec docker/compose.yaml; \
