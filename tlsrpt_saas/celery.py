@@ -18,6 +18,8 @@ app.autodiscover_tasks()
 @task_postrun.connect
 def _close_old_connections(**kwargs: Any) -> None:
     """Drop connections that are broken or past CONN_MAX_AGE, as Django does per request."""
+    # Imported when a task runs, not with the Celery app: this module loads before
+    # Django's settings (tlsrpt_saas/__init__.py imports it).
     from django.db import close_old_connections
 
     close_old_connections()

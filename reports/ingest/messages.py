@@ -31,6 +31,7 @@ from django_scopes import scope
 
 from accounts.tenancy import tenant_of
 from domains.dns import dkim_key_lookup
+from reports.inbound.store import inbound_queue
 from reports.ingest.batch import Parsed, batch_store
 from reports.ingest.claims import (
     Claim,
@@ -296,8 +297,6 @@ def message_fail(*, message_id: int, outcome: Outcome) -> Outcome:
 
 def message_reprocess(*, message: InboundMessage) -> bool:
     """Put a failed or unattributed message back in the queue; False if it cannot be."""
-    from reports.inbound.store import inbound_queue
-
     with scope(tenant=message.tenant_id), transaction.atomic():
         # A fresh start: attempts too, or a message set aside after interruptions could
         # never be run again.
