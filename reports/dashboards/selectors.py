@@ -184,12 +184,13 @@ def overview(domains: list[Domain], period: Period) -> list[DomainSummary]:
         .values_list("pk", "last")
     )
     top = _top_result_types(ids, period)
+    starts = period.buckets(step)  # the same for every domain
     summaries = [
         DomainSummary(
             domain=d,
             totals=now[d.pk],
             previous=before[d.pk],
-            daily_failed=[daily[d.pk].get(start, 0) for start in period.buckets(step)],
+            daily_failed=[daily[d.pk].get(start, 0) for start in starts],
             last_report_day=last.get(d.pk),
             top_result_type=top.get(d.pk),
         )
