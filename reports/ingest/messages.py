@@ -22,10 +22,12 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from time import monotonic
+from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import DataError, InterfaceError, OperationalError, transaction
+from django.db.models import BigIntegerField, Case, CharField, F, Value, When
 from django.utils import timezone
 from django_scopes import scope
 
@@ -240,40 +242,57 @@ def _store(claims: list[Claim], parsed: dict[int, Envelope | Outcome]) -> dict[i
             outcomes[found.message_id] = Outcome(
                 done.status, reports=found.envelope.reports, duplicate_of=done.duplicate_of
             )
-        _outcomes_mark(outcomes)
-        _origins_mark([c for c in claims if c.message_id in waiting], outcomes)
+        _outcomes_mark(outcomes, _origins([c for c in claims if c.message_id in waiting], outcomes))
     for claim in claims:
         if claim.message_id not in waiting:
             outcomes[claim.message_id] = _current_outcome(claim.message_id)
     return outcomes
 
 
-def _outcomes_mark(outcomes: dict[int, Outcome]) -> None:
-    """Set the outcome of each message still waiting: one UPDATE per distinct outcome."""
+Origins = dict[int, tuple[str, int | None]]  # message -> (file name, report it repeats)
+
+
+def _outcomes_mark(outcomes: dict[int, Outcome], origins: Origins | None = None) -> None:
+    """Set the outcome of each message still waiting: one UPDATE per distinct outcome,
+    which also sets ``origins`` (file name, report repeated) where given, so that each
+    message row is written once (a second UPDATE per row cost a third of the drain's
+    throughput in workers)."""
     groups: dict[tuple[str, str, str], list[int]] = defaultdict(list)
     for message_id, outcome in outcomes.items():
         groups[outcome.status, outcome.error_code, outcome.error_message].append(message_id)
     now = timezone.now()
     for (status, code, message), ids in groups.items():
+        fields: dict[str, Any] = {}
+        named = [i for i in ids if origins and i in origins and origins[i][0]]
+        repeats = [i for i in ids if origins and i in origins and origins[i][1]]
+        if named and origins:
+            fields["filename"] = Case(
+                *(When(pk=i, then=Value(origins[i][0])) for i in named),
+                default=F("filename"),
+                output_field=CharField(),
+            )
+        if repeats and origins:
+            fields["duplicate_of_id"] = Case(
+                *(When(pk=i, then=Value(origins[i][1])) for i in repeats),
+                default=F("duplicate_of_id"),
+                output_field=BigIntegerField(),
+            )
         InboundMessage.objects.filter(pk__in=ids, status=Status.RECEIVED).update(
-            status=status, error_code=code, error_message=message, processed_at=now
+            status=status, error_code=code, error_message=message, processed_at=now, **fields
         )
 
 
-def _origins_mark(claims: list[Claim], outcomes: dict[int, Outcome]) -> None:
-    """Note on each message the file names of the reports it carried, when it had none
-    (an e-mail's attachments), and the report a duplicate repeats: one UPDATE in all."""
-    changed = []
+def _origins(claims: list[Claim], outcomes: dict[int, Outcome]) -> Origins:
+    """Per message to note: the file names of the reports it carried, when it had none
+    (an e-mail's attachments), and the report a duplicate repeats."""
+    origins: Origins = {}
     for claim in claims:
         outcome = outcomes[claim.message_id]
         names = [] if claim.filename else [r.filename for r in outcome.reports if r.filename]
         if names or outcome.duplicate_of:
-            message = InboundMessage(pk=claim.message_id, filename=claim.filename)
-            message.filename = message.filename or ", ".join(dict.fromkeys(names))[:255]
-            message.duplicate_of_id = outcome.duplicate_of
-            changed.append(message)
-    if changed:
-        InboundMessage.objects.bulk_update(changed, ["filename", "duplicate_of"])
+            name = claim.filename or ", ".join(dict.fromkeys(names))[:255]
+            origins[claim.message_id] = (name, outcome.duplicate_of)
+    return origins
 
 
 def _current_outcome(message_id: int) -> Outcome:
