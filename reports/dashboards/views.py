@@ -26,7 +26,7 @@ from reports.dashboards.report_filters import (
     report_filters_parse,
     report_page,
 )
-from reports.models import Report
+from reports.models import PolicyType, Report
 
 
 def period_from(request: TenantRequest) -> PeriodChoice:
@@ -126,12 +126,11 @@ def report_list(request: TenantRequest) -> HttpResponse:
         "query": urlencode({k: v for k, v in shown.items() if v}),
         "domains": domain_choices(),
         "organizations": selectors.organization_names(request.tenant.pk),
-        "policy_types": POLICY_TYPES,
+        "policy_types": PolicyType.values,
     }
     return render(request, "reports/report_list.html", context)
 
 
-POLICY_TYPES = ("sts", "tlsa", "no-policy-found")  # RFC 8460 §4.3
 FORM_FIELDS = ("domain", "organization", "policy_type", "result_type", "from", "to", "failures")
 
 
