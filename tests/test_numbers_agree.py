@@ -10,7 +10,7 @@ from django_scopes import scope
 
 from accounts.models import ApiKey, Tenant
 from reports.dashboards import selectors
-from reports.dashboards.selectors import Period
+from reports.dashboards.periods import Period
 from reports.digests.weekly import digest_send
 from tests.factories import make_domain
 from tests.reports.helpers import corpus, corpus_files, ingest

@@ -19,7 +19,7 @@ from domains.findings import Finding
 from domains.models import CheckKind, DnsCheck
 from reports.alerts.rules import alerts_evaluate
 from reports.dashboards import selectors
-from reports.dashboards.selectors import Period
+from reports.dashboards.periods import Period
 from reports.digests.weekly import digest_send
 from tests.conftest import wait_until
 from tests.domains.zones import break_sts, publish_good

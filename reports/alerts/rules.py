@@ -20,7 +20,8 @@ from domains.findings import Finding as DnsFinding
 from domains.models import CheckKind, DnsCheck, Domain
 from domains.selectors import latest_checks, problems
 from reports.dashboards import advice, selectors
-from reports.dashboards.selectors import Period, Totals
+from reports.dashboards.periods import Period
+from reports.dashboards.selectors import Totals
 from reports.models import Alert, AlertKind, DailyStat
 from tlsrpt_saas.queueing import task_queue_on_commit
 

@@ -1,4 +1,5 @@
-"""REST API of the reports app: the daily stats, from the same selectors as the pages."""
+"""REST API of the reports app: stats, reports, failure details and the ingest log, from the
+same selectors as the pages."""
 
 from django.conf import settings
 from django.db.models import Prefetch, QuerySet
@@ -9,88 +10,42 @@ from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
-    extend_schema_field,
     extend_schema_view,
 )
 from rest_framework import generics, serializers
 from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import FileUploadParser, MultiPartParser
-from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.api_auth import TenantAPIRequest, TenantAPIView
 from accounts.api_schema import ErrorSerializer
 from accounts.models import Role
 from domains.models import Domain
+from reports.api.parameters import (
+    BREAKDOWN_KEYS,
+    FAILURE_FILTERS,
+    FROM_TO,
+    REPORT_FILTERS,
+    filters_from_query,
+    period_from_query,
+)
+from reports.api.serializers import (
+    BreakdownSerializer,
+    DayStatSerializer,
+    FlatFailureSerializer,
+    InboundSerializer,
+    ReportDetailSerializer,
+    ReportSerializer,
+    UploadSerializer,
+)
 from reports.dashboards import selectors
-from reports.dashboards.explanations import explain
-from reports.dashboards.periods import period_parse
 from reports.dashboards.report_filters import (
-    ReportFilters,
     failure_details_matching,
-    report_filters_parse,
     reports_matching,
 )
 from reports.inbound.store import inbound_store
 from reports.ingest.messages import message_reprocess
-from reports.models import Channel, FailureDetail, InboundMessage, PolicyResult, Report
-
-
-class DayStatSerializer(serializers.Serializer):
-    day = serializers.DateField()
-    successful = serializers.IntegerField()
-    failed = serializers.IntegerField()
-    success_rate = serializers.FloatField(allow_null=True)
-
-
-API_MAX_DAYS = 731  # the API's stats hold a row per day: at most two years in one response
-# Spellings of the period the API once read (the reports' and failures' filters): refused
-# with a 400 naming the right one, never ignored.
-OLD_SPELLINGS = {"start": "from", "end": "to"}
-
-
-def _refuse_old_spellings(request: Request) -> None:
-    used = {
-        old: [f"Not a parameter: the period is 'from' and 'to'; use '{new}' (YYYY-MM-DD)."]
-        for old, new in OLD_SPELLINGS.items()
-        if old in request.query_params
-    }
-    if used:
-        raise serializers.ValidationError(used)
-
-
-def _period(request: TenantAPIRequest) -> selectors.Period:
-    """``from`` and ``to`` read as the pages read them, each end with its default."""
-    _refuse_old_spellings(request)
-    params = {k: request.query_params[k] for k in ("from", "to") if k in request.query_params}
-    choice = period_parse(params=params, time_zone=request.tenant.time_zone, defaults_per_end=True)
-    if choice.error:
-        raise serializers.ValidationError({choice.field: [choice.error]})
-    if choice.period.days > API_MAX_DAYS:
-        raise serializers.ValidationError(
-            {"from": [f"The range must be 1 to {API_MAX_DAYS} days."]}
-        )
-    return choice.period
-
-
-FROM_TO = [
-    OpenApiParameter(
-        "from",
-        OpenApiTypes.DATE,
-        description=(
-            "First day (default: 30 days before `to`). The range holds at most "
-            f"{API_MAX_DAYS} days. The old spelling `start` is refused (400)."
-        ),
-    ),
-    OpenApiParameter(
-        "to",
-        OpenApiTypes.DATE,
-        description=(
-            "Last day (default: today in the tenant's time zone). The old spelling `end` is "
-            "refused (400)."
-        ),
-    ),
-]
+from reports.models import Channel, FailureDetail, InboundMessage, Report
 
 
 class StatsDailyView(TenantAPIView):
@@ -106,7 +61,7 @@ class StatsDailyView(TenantAPIView):
         summary="Sessions per day: sessions under both tlsa and sts count once",
     )  # fmt: skip
     def get(self, request: TenantAPIRequest) -> Response:
-        period = _period(request)
+        period = period_from_query(request)
         domains = self.get_queryset()
         raw = request.query_params.get("domain")
         if raw is not None:
@@ -122,85 +77,6 @@ class StatsDailyView(TenantAPIView):
             for p in series
         ]  # fmt: skip
         return Response(DayStatSerializer(rows, many=True).data)
-
-
-class FailureSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = FailureDetail
-        fields = ["result_type", "sending_mta_ip", "receiving_mx_hostname",
-                  "receiving_mx_helo", "receiving_ip", "failed_session_count",
-                  "failure_reason_code", "additional_information"]  # fmt: skip
-
-
-class PolicySerializer(serializers.ModelSerializer):
-    domain = serializers.IntegerField(source="domain_id", allow_null=True)
-    failure_details = FailureSerializer(source="failures", many=True)
-
-    class Meta:
-        model = PolicyResult
-        fields = ["policy_type", "policy_domain", "domain", "policy_strings", "mx_hosts",
-                  "successful", "failed", "counted", "failure_details"]  # fmt: skip
-
-
-class ReportSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Report
-        fields = ["id", "organization", "report_id", "start", "end", "day", "contact_info",
-                  "successful", "failed", "dkim_result", "dkim_domain", "tls_report_domain",
-                  "tls_report_submitter"]  # fmt: skip
-
-
-class ReportDetailSerializer(ReportSerializer):
-    policies = PolicySerializer(many=True)
-
-    class Meta(ReportSerializer.Meta):
-        fields = [*ReportSerializer.Meta.fields, "policies"]
-
-
-def _filters(request: Request) -> ReportFilters:
-    """The report filters of the query string, the page's meaning; a 400 naming bad ones."""
-    _refuse_old_spellings(request)
-    filters, errors = report_filters_parse(request.query_params)
-    if errors:
-        raise serializers.ValidationError({name: [e] for name, e in errors.items()})
-    return filters
-
-
-REPORT_FILTERS = [
-    OpenApiParameter(
-        "domain",
-        OpenApiTypes.INT,
-        description=(
-            "A domain id: reports with a policy of that domain. With `policy_type`, "
-            "`result_type` or `has_failures` they hold for that domain's policies."
-        ),
-    ),
-    OpenApiParameter("organization", OpenApiTypes.STR, description="The sending organization."),
-    OpenApiParameter("policy_type", OpenApiTypes.STR, description="sts, tlsa or no-policy-found."),
-    OpenApiParameter(
-        "result_type",
-        OpenApiTypes.STR,
-        description=("Reports with failures of this type (on the chosen domain, if any)."),
-    ),
-    OpenApiParameter(
-        "has_failures",
-        OpenApiTypes.BOOL,
-        description=(
-            "With (true) or without (false) failed sessions: the chosen domain's or policy "
-            "type's, otherwise the report's."
-        ),
-    ),
-    OpenApiParameter(
-        "from",
-        OpenApiTypes.DATE,
-        description=("First report day. The old spelling `start` is refused (400)."),
-    ),
-    OpenApiParameter(
-        "to",
-        OpenApiTypes.DATE,
-        description=("Last report day. The old spelling `end` is refused (400)."),
-    ),
-]
 
 
 class ReportCursor(CursorPagination):
@@ -221,7 +97,7 @@ class ReportListView(TenantAPIView, generics.ListAPIView):
     pagination_class = ReportCursor
 
     def tenant_queryset(self) -> QuerySet[Report]:
-        return reports_matching(_filters(self.request))
+        return reports_matching(filters_from_query(self.request))
 
 
 @extend_schema_view(get=extend_schema(summary="One report with its policies and failure details"))
@@ -243,30 +119,6 @@ class ReportRawView(TenantAPIView):
         return HttpResponse(report.raw_json, content_type="application/json")
 
 
-class FlatFailureSerializer(serializers.Serializer):
-    day = serializers.DateField(source="policy.day")
-    report = serializers.IntegerField(source="policy.report_id")
-    organization = serializers.CharField(source="policy.report.organization")
-    domain = serializers.IntegerField(source="policy.domain_id", allow_null=True)
-    policy_type = serializers.CharField(source="policy.policy_type")
-    counted = serializers.BooleanField(source="policy.counted")
-    result_type = serializers.CharField()
-    sending_mta_ip = serializers.CharField()
-    receiving_mx_hostname = serializers.CharField()
-    receiving_ip = serializers.CharField()
-    failed_session_count = serializers.IntegerField()
-    failure_reason_code = serializers.CharField()
-    additional_information = serializers.CharField()
-
-
-FAILURE_FILTERS = [
-    OpenApiParameter("domain", OpenApiTypes.INT, description="A domain id."),
-    OpenApiParameter("organization", OpenApiTypes.STR, description="The sending organization."),
-    OpenApiParameter("result_type", OpenApiTypes.STR),
-    *REPORT_FILTERS[-2:],
-]
-
-
 class FailureCursor(CursorPagination):
     ordering = ("-id",)
     page_size = 100
@@ -284,19 +136,11 @@ class FailureListView(TenantAPIView, generics.ListAPIView):
     pagination_class = FailureCursor
 
     def tenant_queryset(self) -> QuerySet[FailureDetail]:
-        f = _filters(self.request)
+        f = filters_from_query(self.request)
         return failure_details_matching(
             domain=f.domain, organization=f.organization, result_type=f.result_type,
             start=f.start, end=f.end,
         )  # fmt: skip
-
-
-class BreakdownSerializer(serializers.Serializer):
-    key = serializers.CharField(allow_blank=True)
-    failed = serializers.IntegerField()
-
-
-BREAKDOWN_KEYS = [*selectors.BREAKDOWNS, "sending_ip"]
 
 
 class StatsBreakdownView(TenantAPIView):
@@ -320,7 +164,7 @@ class StatsBreakdownView(TenantAPIView):
         if not raw.isdigit():
             raise serializers.ValidationError({"domain": ["Give a domain id."]})
         domain: Domain = get_object_or_404(self.get_queryset(), pk=int(raw))
-        period = _period(request)
+        period = period_from_query(request)
         rows = (
             selectors.failures_by_sending_ip(domain, period)
             if by == "sending_ip"
@@ -329,22 +173,6 @@ class StatsBreakdownView(TenantAPIView):
         return Response(
             BreakdownSerializer([{"key": k, "failed": n} for k, n in rows], many=True).data
         )
-
-
-class InboundSerializer(serializers.ModelSerializer):
-    explanation = serializers.SerializerMethodField()
-    reports = serializers.SerializerMethodField()
-
-    class Meta:
-        model = InboundMessage
-        fields = ["id", "channel", "received_at", "size", "filename", "status", "error_code",
-                  "error_message", "explanation", "reports"]  # fmt: skip
-
-    def get_explanation(self, message: InboundMessage) -> str:
-        return explain(message.status, message.error_code)
-
-    def get_reports(self, message: InboundMessage) -> list[int]:
-        return [r.pk for r in message.reports.all()]
 
 
 class InboundCursor(CursorPagination):
@@ -398,19 +226,6 @@ class InboundReprocessView(TenantAPIView):
             )
         message.refresh_from_db()
         return Response(InboundSerializer(message).data)
-
-
-@extend_schema_field(OpenApiTypes.BINARY)
-class ReportFileField(serializers.FileField):
-    """A file part, not a URL: the schema says so without COMPONENT_SPLIT_REQUEST."""
-
-
-class UploadSerializer(serializers.Serializer):
-    file = ReportFileField(
-        allow_empty_file=True,
-        help_text="A .json, .json.gz, .zip or .eml report.",
-        error_messages={"required": "Send the report as the field 'file'."},
-    )
 
 
 class InboundUploadView(TenantAPIView):

@@ -11,8 +11,8 @@ from domains.models import Domain
 from domains.selectors import latest_checks, problems
 from reports.dashboards.advice import Advice, advice
 from reports.dashboards.onboarding import Checklist, checklist
-from reports.dashboards.periods import latest_period
-from reports.dashboards.selectors import DomainSummary, Period, overview
+from reports.dashboards.periods import Period, latest_period
+from reports.dashboards.selectors import DomainSummary, overview
 from reports.models import Alert
 
 # Open alerts shown at the top of the overview, newest first.

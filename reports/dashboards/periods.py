@@ -1,4 +1,5 @@
-"""The period a dashboard page or an export shows, read from its query string.
+"""The period a dashboard page or an export shows: the ``Period`` type, its buckets, the
+part of it raw rows are kept for, and reading it from a query string.
 
 ``?days=7|30|90`` or ``?from=&to=`` (ISO dates, both inclusive); neither: the last 30 days.
 Any range is accepted, however long: the pages read the daily rollups, which are kept
@@ -13,9 +14,122 @@ failure details), either or both; the same dates, the same messages.
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from reports.dashboards.selectors import PERIODS, Period
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+PERIODS = (7, 30, 90)
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date
+    end: date  # inclusive
+
+    @classmethod
+    def last(cls, days: int, time_zone: str, today: date | None = None) -> "Period":
+        today = today or datetime.now(ZoneInfo(time_zone)).date()
+        return cls(today - timedelta(days=days - 1), today)
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def previous(self) -> "Period":
+        """The as long period just before; cut at the calendar's first day."""
+        end = self.start - timedelta(days=1) if self.start > date.min else date.min
+        try:
+            start = end - timedelta(days=self.days - 1)
+        except OverflowError:
+            start = date.min
+        return Period(start, end)
+
+    def each_day(self) -> list[date]:
+        return [self.start + timedelta(days=i) for i in range(self.days)]
+
+    def step(self, max_points: int) -> str:
+        """The finest of day, week, month, year, "<n> years" with at most ``max_points``."""
+        years = self.end.year - self.start.year + 1
+        months = 12 * (years - 1) + self.end.month - self.start.month + 1
+        counts = {"day": self.days, "week": self.days // 7 + 2, "month": months, "year": years}
+        fine = next((s for s, n in counts.items() if n <= max_points), None)
+        return fine or f"{-(-years // (max_points - 1))} years"  # ceiling: room for alignment
+
+    def buckets(self, step: str) -> list[date]:
+        """The first day of each bucket (day, Monday, month, year, n years) it touches."""
+        starts, start = [], bucket_start(self.start, step)
+        while start <= self.end:
+            starts.append(start)
+            try:
+                start = bucket_next(start, step)
+            except (OverflowError, ValueError):  # past the calendar's last day
+                break
+        return starts
+
+    def q(self, prefix: str = "") -> Q:
+        return Q(**{f"{prefix}day__gte": self.start, f"{prefix}day__lte": self.end})
+
+
+def bucket_start(day: date, step: str) -> date:
+    if step == "week":
+        return day - timedelta(days=day.weekday())  # 0001-01-01 was a Monday
+    if step == "month":
+        return day.replace(day=1)
+    if step == "year":
+        return day.replace(month=1, day=1)
+    if step.endswith(" years"):  # counted from year 1, so every range cuts them alike
+        n = int(step.split()[0])
+        return date(1 + (day.year - 1) // n * n, 1, 1)
+    return day
+
+
+def bucket_next(start: date, step: str) -> date:
+    if step == "week":
+        return start + timedelta(days=7)
+    if step == "month":
+        return date(start.year + start.month // 12, start.month % 12 + 1, 1)
+    if step == "year":
+        return date(start.year + 1, 1, 1)
+    if step.endswith(" years"):
+        return date(start.year + int(step.split()[0]), 1, 1)
+    return start + timedelta(days=1)
+
+
+RAW_MAX_DAYS = 731  # raw rows are read for one domain and at most this many days
+
+
+@dataclass(frozen=True)
+class RawWindow:
+    """The part of a period the raw rows (failure details) are read for.
+
+    Reports and their failure details go ``retention_days`` after their day (0: never);
+    the rollups stay. ``period`` is None when nothing of the period is left.
+    """
+
+    period: Period | None
+    clipped: bool
+    retention_days: int
+    kept_since: date | None  # the first day whose raw rows are kept; None: all are
+
+    @property
+    def max_days(self) -> int:
+        return RAW_MAX_DAYS
+
+
+def raw_window(period: Period, today: date | None = None) -> RawWindow:
+    """``period`` cut to the raw rows still kept, and to its last ``RAW_MAX_DAYS`` days."""
+    today = today or timezone.now().date()  # the purge cuts on the UTC day
+    retention = settings.REPORT_RETENTION_DAYS
+    end = min(period.end, today + timedelta(days=1))  # no report is from later
+    kept_since = today - timedelta(days=retention) if retention > 0 else None
+    start = max(period.start, date.fromordinal(max(1, end.toordinal() - RAW_MAX_DAYS + 1)))
+    start = max(start, kept_since or start)
+    window = Period(start, end) if start <= end else None
+    return RawWindow(window, window is None or window.start > period.start, retention, kept_since)
+
 
 DEFAULT_DAYS = 30
 

@@ -11,18 +11,13 @@ Callers are inside the tenant's scope.
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime
 
-from django.conf import settings
-from django.db import connection
 from django.db.models import (
     Case,
     DateField,
     F,
-    Max,
     OuterRef,
-    Q,
     QuerySet,
     Subquery,
     Sum,
@@ -30,95 +25,20 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Trunc
-from django.utils import timezone
 
 from domains.models import Domain
-from reports.models import DailyFailure, DailyStat, FailureDetail, Report
+from reports.dashboards.periods import Period, bucket_start
+from reports.models import DailyFailure, DailyStat, FailureDetail
 
-PERIODS = (7, 30, 90)
 SPARKLINE_POINTS = 92  # the overview's failed sessions: one a day up to 90 days
 CHART_POINTS = 731  # the dashboard's chart: one a day up to two years
-
-
-@dataclass(frozen=True)
-class Period:
-    start: date
-    end: date  # inclusive
-
-    @classmethod
-    def last(cls, days: int, time_zone: str, today: date | None = None) -> "Period":
-        today = today or datetime.now(ZoneInfo(time_zone)).date()
-        return cls(today - timedelta(days=days - 1), today)
-
-    @property
-    def days(self) -> int:
-        return (self.end - self.start).days + 1
-
-    def previous(self) -> "Period":
-        """The as long period just before; cut at the calendar's first day."""
-        end = self.start - timedelta(days=1) if self.start > date.min else date.min
-        try:
-            start = end - timedelta(days=self.days - 1)
-        except OverflowError:
-            start = date.min
-        return Period(start, end)
-
-    def each_day(self) -> list[date]:
-        return [self.start + timedelta(days=i) for i in range(self.days)]
-
-    def step(self, max_points: int) -> str:
-        """The finest of day, week, month, year, "<n> years" with at most ``max_points``."""
-        years = self.end.year - self.start.year + 1
-        months = 12 * (years - 1) + self.end.month - self.start.month + 1
-        counts = {"day": self.days, "week": self.days // 7 + 2, "month": months, "year": years}
-        fine = next((s for s, n in counts.items() if n <= max_points), None)
-        return fine or f"{-(-years // (max_points - 1))} years"  # ceiling: room for alignment
-
-    def buckets(self, step: str) -> list[date]:
-        """The first day of each bucket (day, Monday, month, year, n years) it touches."""
-        starts, start = [], _bucket_start(self.start, step)
-        while start <= self.end:
-            starts.append(start)
-            try:
-                start = _bucket_next(start, step)
-            except (OverflowError, ValueError):  # past the calendar's last day
-                break
-        return starts
-
-    def q(self, prefix: str = "") -> Q:
-        return Q(**{f"{prefix}day__gte": self.start, f"{prefix}day__lte": self.end})
-
-
-def _bucket_start(day: date, step: str) -> date:
-    if step == "week":
-        return day - timedelta(days=day.weekday())  # 0001-01-01 was a Monday
-    if step == "month":
-        return day.replace(day=1)
-    if step == "year":
-        return day.replace(month=1, day=1)
-    if step.endswith(" years"):  # counted from year 1, so every range cuts them alike
-        n = int(step.split()[0])
-        return date(1 + (day.year - 1) // n * n, 1, 1)
-    return day
-
-
-def _bucket_next(start: date, step: str) -> date:
-    if step == "week":
-        return start + timedelta(days=7)
-    if step == "month":
-        return date(start.year + start.month // 12, start.month % 12 + 1, 1)
-    if step == "year":
-        return date(start.year + 1, 1, 1)
-    if step.endswith(" years"):
-        return date(start.year + int(step.split()[0]), 1, 1)
-    return start + timedelta(days=1)
 
 
 def _bucket(step: str) -> F | Trunc:
     """The SQL expression of a rollup row's bucket (Trunc is portable: SQLite and PostgreSQL)."""
     if step == "day":
         return F("day")
-    kind = "year" if step.endswith(" years") else step  # years are grouped by _bucket_start
+    kind = "year" if step.endswith(" years") else step  # years are grouped by bucket_start
     return Trunc("day", kind, output_field=DateField())
 
 
@@ -157,7 +77,7 @@ class DayPoint:
     totals: Totals = field(default_factory=Totals)
 
 
-def _totals(rows: dict) -> Totals:
+def totals_of(rows: dict) -> Totals:
     return Totals(rows.get("s") or 0, rows.get("f") or 0)
 
 
@@ -165,7 +85,7 @@ def domain_totals(domain: Domain, period: Period) -> Totals:
     rows = DailyStat.objects.filter(period.q(), domain=domain).aggregate(
         s=Sum("counted_successful"), f=Sum("counted_failed")
     )
-    return _totals(rows)
+    return totals_of(rows)
 
 
 def overview(domains: list[Domain], period: Period) -> list[DomainSummary]:
@@ -229,7 +149,7 @@ def _sums_by_bucket(ids: list[int], period: Period, step: str) -> tuple[dict, di
 
 def _as_bucket(value: date | datetime, step: str) -> date:
     """The bucket of a grouped row (SQLite may answer Trunc with a datetime)."""
-    return _bucket_start(value.date() if isinstance(value, datetime) else value, step)
+    return bucket_start(value.date() if isinstance(value, datetime) else value, step)
 
 
 def _top_result_types(ids: list[int], period: Period) -> dict[int, str]:
@@ -259,7 +179,7 @@ def daily_series_for(domains: list[Domain], period: Period) -> list[DayPoint]:
         .values("day")
         .annotate(s=Sum("counted_successful"), f=Sum("counted_failed"))
     )
-    by_day = {r["day"]: _totals(r) for r in rows}
+    by_day = {r["day"]: totals_of(r) for r in rows}
     return [DayPoint(day, by_day.get(day, Totals())) for day in period.each_day()]
 
 
@@ -320,7 +240,7 @@ def failures_by_policy_type(domain: Domain, period: Period) -> list[tuple[str, T
         .annotate(s=Sum("successful"), f=Sum("failed"))
         .order_by("policy_type")
     )
-    return [(r["policy_type"], _totals(r)) for r in rows]
+    return [(r["policy_type"], totals_of(r)) for r in rows]
 
 
 def failures_by_sending_ip(
@@ -379,108 +299,3 @@ def daily_rows(domain_ids: list[int], period: Period) -> QuerySet[DailyStat, tup
             "counted_successful", "counted_failed", "reports",
         )
     )  # fmt: skip
-
-
-@dataclass
-class OrganizationRow:
-    organization: str
-    totals: Totals
-    last_day: date
-    silent: bool
-
-
-def organizations(domain: Domain, period: Period, silent_after: int = 3) -> list[OrganizationRow]:
-    """Who reports on the domain; silent: reported before but not in the last few days."""
-    rows = (
-        DailyStat.objects.filter(domain=domain, day__lte=period.end)
-        .values("organization")
-        .annotate(
-            s=Sum("counted_successful", filter=period.q()),
-            f=Sum("counted_failed", filter=period.q()),
-            last=Max("day"),
-        )
-        .order_by("organization")
-    )
-    cutoff = period.end - timedelta(days=silent_after)
-    result = [
-        OrganizationRow(r["organization"], _totals(r), r["last"], r["last"] < cutoff)
-        for r in rows
-        if r["last"] >= period.previous().start
-    ]
-    return sorted(result, key=lambda r: (-r.totals.sessions, r.organization))
-
-
-def last_report_day(domain: Domain) -> date | None:
-    """The newest report day of the domain, from the rollups (kept when reports are not).
-
-    An index lookup: the rollup's unique key starts with (domain, day).
-    """
-    return (
-        DailyStat.objects.filter(domain=domain)
-        .order_by("-day")
-        .values_list("day", flat=True)
-        .first()
-    )
-
-
-RAW_MAX_DAYS = 731  # raw rows are read for one domain and at most this many days
-
-
-@dataclass(frozen=True)
-class RawWindow:
-    """The part of a period the raw rows (failure details) are read for.
-
-    Reports and their failure details go ``retention_days`` after their day (0: never);
-    the rollups stay. ``period`` is None when nothing of the period is left.
-    """
-
-    period: Period | None
-    clipped: bool
-    retention_days: int
-    kept_since: date | None  # the first day whose raw rows are kept; None: all are
-
-    @property
-    def max_days(self) -> int:
-        return RAW_MAX_DAYS
-
-
-def raw_window(period: Period, today: date | None = None) -> RawWindow:
-    """``period`` cut to the raw rows still kept, and to its last ``RAW_MAX_DAYS`` days."""
-    today = today or timezone.now().date()  # the purge cuts on the UTC day
-    retention = settings.REPORT_RETENTION_DAYS
-    end = min(period.end, today + timedelta(days=1))  # no report is from later
-    kept_since = today - timedelta(days=retention) if retention > 0 else None
-    start = max(period.start, date.fromordinal(max(1, end.toordinal() - RAW_MAX_DAYS + 1)))
-    start = max(start, kept_since or start)
-    window = Period(start, end) if start <= end else None
-    return RawWindow(window, window is None or window.start > period.start, retention, kept_since)
-
-
-def organization_names(tenant_id: int) -> list[str]:
-    """Every sending organization of the tenant, by a loose index scan.
-
-    One index probe per organization on the report key (tenant, organization, ...),
-    instead of reading every report. Written with MIN() rather than a parenthesised
-    ``ORDER BY ... LIMIT 1`` so that SQLite runs it too; both databases answer each MIN
-    from the index.
-    """
-    sql = f"""
-        WITH RECURSIVE orgs(name) AS (
-            SELECT MIN(organization) FROM {_REPORTS} WHERE tenant_id = %s
-            UNION ALL
-            SELECT (SELECT MIN(r.organization) FROM {_REPORTS} r
-                    WHERE r.tenant_id = %s AND r.organization > orgs.name)
-            FROM orgs WHERE orgs.name IS NOT NULL
-        )
-        SELECT name FROM orgs WHERE name IS NOT NULL
-    """  # noqa: S608 -- the table name is the model's
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [tenant_id, tenant_id])
-        return [name for (name,) in cursor.fetchall()]
-
-
-_REPORTS = Report._meta.db_table
-
-
-def today_in(time_zone: str) -> date:
-    return timezone.now().astimezone(ZoneInfo(time_zone)).date()

@@ -16,7 +16,7 @@ from accounts.models import Role
 from accounts.tenancy import TenantRequest, tenant_view
 from domains.models import Domain
 from domains.selectors import changes as dns_changes
-from reports.dashboards import selectors
+from reports.dashboards import periods, reporters, selectors
 from reports.dashboards.advice import advice, reason
 from reports.dashboards.overview import tenant_overview
 from reports.dashboards.periods import PeriodChoice, latest_period, period_parse
@@ -42,15 +42,15 @@ def domain_dashboard(request: TenantRequest, pk: int) -> HttpResponse:
     step, series = selectors.series_for([domain], period, selectors.CHART_POINTS)
     by_type = selectors.failures_by(domain, period, "result_type")
     changes = dns_changes(domain, period.start, period.end)
-    raw = selectors.raw_window(period)
+    raw = periods.raw_window(period)
     totals = selectors.domain_totals(domain, period)
-    last_day = selectors.last_report_day(domain)
+    last_day = reporters.last_report_day(domain)
     context = {
         "domain": domain,
         "period": period,
         "chosen": choice.chosen,
         "period_error": choice.error,
-        "periods": selectors.PERIODS,
+        "periods": periods.PERIODS,
         "totals": totals,
         "previous": selectors.domain_totals(domain, period.previous()),
         "series": series,
@@ -73,7 +73,7 @@ def domain_dashboard(request: TenantRequest, pk: int) -> HttpResponse:
             (code, n, reason(code, domain.name))
             for code, n in (selectors.failure_reasons(domain, raw.period) if raw.period else [])
         ],
-        "organizations": selectors.organizations(domain, period),
+        "organizations": reporters.organizations(domain, period),
         "last_report_day": last_day,
         "latest": latest_period(
             latest=last_day,
@@ -125,7 +125,7 @@ def report_list(request: TenantRequest) -> HttpResponse:
         "date_errors": [errors[k] for k in ("from", "to") if k in errors],
         "query": urlencode({k: v for k, v in shown.items() if v}),
         "domains": domain_choices(),
-        "organizations": selectors.organization_names(request.tenant.pk),
+        "organizations": reporters.organization_names(request.tenant.pk),
         "policy_types": PolicyType.values,
     }
     return render(request, "reports/report_list.html", context)
@@ -214,7 +214,7 @@ def tenant_home(request: TenantRequest) -> HttpResponse:
         "period": period,
         "chosen": choice.chosen,
         "period_error": choice.error,
-        "periods": selectors.PERIODS,
+        "periods": periods.PERIODS,
         "spark_step": period.step(selectors.SPARKLINE_POINTS),
         "latest": found.latest,
         "summaries": [(row.summary, row.advice, row.problems) for row in found.rows],

@@ -26,9 +26,10 @@ from accounts.audit import audit_record
 from accounts.models import Membership, Tenant
 from domains.models import CheckKind, Domain
 from domains.selectors import latest_checks, problems
-from reports.dashboards import selectors
+from reports.dashboards import reporters, selectors
 from reports.dashboards.advice import advice
-from reports.dashboards.selectors import Period, Totals
+from reports.dashboards.periods import Period
+from reports.dashboards.selectors import Totals
 from reports.digests.models import DigestDelivery
 from tlsrpt_saas.mail import email_build
 
@@ -273,18 +274,18 @@ def _new_reporters(domain: Domain, period: Period) -> list[str]:
     )
     before = {
         row.organization
-        for row in selectors.organizations(domain, lookback)
+        for row in reporters.organizations(domain, lookback)
         if row.last_day >= lookback.start
     }
     return [
         row.organization
-        for row in selectors.organizations(domain, period)
+        for row in reporters.organizations(domain, period)
         if row.last_day >= period.start and row.organization not in before
     ]
 
 
 def _silent_reporters(domain: Domain, period: Period) -> list[Reporter]:
-    rows = selectors.organizations(domain, period)
+    rows = reporters.organizations(domain, period)
     return [Reporter(row.organization, row.last_day) for row in rows if row.silent]
 
 

@@ -13,7 +13,7 @@ from django_scopes import scope, scopes_disabled
 
 from accounts.models import ApiKey, KeyScope, Role, Tenant
 from domains.models import Domain
-from reports.dashboards import selectors
+from reports.dashboards import periods, selectors
 from reports.models import InboundMessage, Report, Status
 from tests.dnsserver import ZoneResolver
 from tests.factories import make_domain, make_member, make_tenant
@@ -136,7 +136,7 @@ def test_the_api_stats_equal_the_dashboards() -> None:
 
     rows = api(key_for(acme)).get(f"{API}/stats/daily?{query}").json()
 
-    period = selectors.Period.last(3, "UTC", today=date(2026, 11, 1))
+    period = periods.Period.last(3, "UTC", today=date(2026, 11, 1))
     with scope(tenant=acme):
         expected = selectors.daily_series(domain, period)
     assert rows == [

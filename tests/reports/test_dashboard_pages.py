@@ -16,7 +16,7 @@ from django_scopes import scopes_disabled
 
 from accounts.models import Role, Tenant
 from domains.models import Domain
-from reports.dashboards import selectors
+from reports.dashboards import periods, selectors
 from reports.templatetags.inbound import SPARKLINE_WIDTH
 from tests.factories import make_domain, make_member
 from tests.reports.helpers import ingest
@@ -240,7 +240,7 @@ def test_the_chart_of_any_range_has_a_bounded_number_of_points(acme, owner, doma
 def test_a_period_is_cut_into_at_most_so_many_buckets(
     start, end, max_points, step, first, last
 ) -> None:
-    period = selectors.Period(start, end)
+    period = periods.Period(start, end)
     assert period.step(max_points) == step
     buckets = period.buckets(step)
     assert (buckets[0], buckets[-1]) == (first, last)
@@ -248,6 +248,6 @@ def test_a_period_is_cut_into_at_most_so_many_buckets(
 
 
 def test_the_period_before_one_at_the_calendars_start_is_cut() -> None:
-    period = selectors.Period(date(1, 1, 10), date(1, 1, 20))
-    assert period.previous() == selectors.Period(date.min, date(1, 1, 9))
-    assert selectors.Period(date.min, date(9, 1, 1)).previous().start == date.min
+    period = periods.Period(date(1, 1, 10), date(1, 1, 20))
+    assert period.previous() == periods.Period(date.min, date(1, 1, 9))
+    assert periods.Period(date.min, date(9, 1, 1)).previous().start == date.min

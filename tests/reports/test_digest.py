@@ -27,7 +27,7 @@ from django_scopes import scope, scopes_disabled
 from accounts.models import AuditEvent, Membership, Role, Tenant, User
 from domains.findings import Finding, Level
 from domains.models import CheckKind, CheckStatus, DnsCheck, Domain
-from reports.dashboards import selectors
+from reports.dashboards import periods, selectors
 from reports.dashboards.advice import advice
 from reports.digests.models import DigestDelivery
 from reports.digests.tasks import queue_weekly_digests, send_tenant_digest
@@ -38,7 +38,7 @@ from tests.reports.helpers import corpus, ingest
 from tests.reports.mail import report_json
 from tlsrpt_saas.celery import app as celery_app
 
-WEEK = selectors.Period(date(2024, 2, 19), date(2024, 2, 25))
+WEEK = periods.Period(date(2024, 2, 19), date(2024, 2, 25))
 STS_PROBLEM = Finding(
     Level.ERROR,
     "sts_policy_unreachable",

@@ -10,7 +10,7 @@ from django_scopes import scope
 
 from accounts.models import Tenant
 from domains.models import Domain
-from reports.dashboards import selectors
+from reports.dashboards import periods, reporters, selectors
 from reports.models import Report
 from tests.factories import make_domain, make_tenant, owner_of
 from tests.reports.helpers import ingest
@@ -19,7 +19,7 @@ from tests.web import fresh_client, login
 
 pytestmark = pytest.mark.django_db
 DAY = date(2026, 11, 1)
-PERIOD = selectors.Period(date(2026, 10, 26), date(2026, 11, 1))
+PERIOD = periods.Period(date(2026, 10, 26), date(2026, 11, 1))
 
 
 @pytest.fixture
@@ -56,7 +56,7 @@ def test_daily_series_and_breakdowns(data) -> None:
         by_org = selectors.failures_by(domain, PERIOD, "organization")
         by_mx = selectors.failures_by(domain, PERIOD, "receiving_mx")
         by_ip = selectors.failures_by_sending_ip(domain, PERIOD)
-        orgs = selectors.organizations(domain, PERIOD)
+        orgs = reporters.organizations(domain, PERIOD)
     assert len(series) == 7 and series[-1].day == DAY
     assert [(p.totals.successful, p.totals.failed) for p in series] == [(0, 0)] * 6 + [(15, 3)]
     assert by_type == [("certificate-expired", 3)]
