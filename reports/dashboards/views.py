@@ -1,9 +1,7 @@
 """Dashboards: the tenant overview's figures, a domain's dashboard, reports and details."""
 
 import base64
-import csv
 import json
-from collections.abc import Iterator
 from datetime import date
 from typing import Any
 from urllib.parse import urlencode
@@ -18,6 +16,7 @@ from domains.models import Domain
 from domains.selectors import changes as dns_changes
 from reports.dashboards import periods, reporters, selectors
 from reports.dashboards.advice import advice, reason
+from reports.dashboards.exports import DAILY_COLUMNS, FAILURE_COLUMNS, csv_lines
 from reports.dashboards.overview import tenant_overview
 from reports.dashboards.periods import PeriodChoice, latest_period, period_parse
 from reports.dashboards.report_filters import (
@@ -152,17 +151,6 @@ def report_raw(request: TenantRequest, pk: int) -> HttpResponse:
     return response
 
 
-FAILURE_COLUMNS = [
-    "day", "domain", "organization", "report_id", "policy_type", "counted", "result_type",
-    "sending_mta_ip", "receiving_mx_hostname", "receiving_mx_helo", "receiving_ip",
-    "failed_session_count", "failure_reason_code", "additional_information",
-]  # fmt: skip
-DAILY_COLUMNS = [
-    "day", "domain", "organization", "policy_type", "successful", "failed",
-    "counted_successful", "counted_failed", "reports",
-]  # fmt: skip
-
-
 @tenant_view(Role.VIEWER)
 def export_csv(request: TenantRequest, what: str) -> HttpResponse | StreamingHttpResponse:
     """CSV of failure details or daily stats for a period and one domain or all."""
@@ -181,24 +169,11 @@ def export_csv(request: TenantRequest, what: str) -> HttpResponse | StreamingHtt
         columns, rows = DAILY_COLUMNS, selectors.daily_rows(ids, period)
     else:
         raise Http404("No such export.")
-    writer = csv.writer(_Echo())
-
-    def lines() -> Iterator[str]:
-        yield writer.writerow(columns)
-        for row in rows.iterator(chunk_size=2000):
-            yield writer.writerow(row)
-
+    lines = csv_lines(columns, rows.iterator(chunk_size=2000))
     name = f"{request.tenant.slug}-{what}-{period.start}-{period.end}.csv"
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
-
-
-class _Echo:
-    """A file-like object csv.writer writes a line to and gets it back from."""
-
-    def write(self, value: str) -> str:
-        return value
 
 
 @tenant_view(Role.VIEWER)
