@@ -8,6 +8,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.api_keys import api_key_create, api_key_revoke
 from accounts.models import ApiKey, KeyScope, Role
+from accounts.selectors import api_keys_of
 from accounts.tenancy import TenantRequest, tenant_view
 
 
@@ -33,12 +34,7 @@ def api_keys(request: TenantRequest) -> HttpResponse:
             request=request,
         )  # fmt: skip
         form = KeyForm()
-    keys = (
-        ApiKey.objects.filter(tenant=request.tenant)
-        .select_related("created_by")  # shown beside each key
-        .order_by("-created")
-    )
-    context = {"form": form, "keys": keys, "secret": secret}
+    context = {"form": form, "keys": api_keys_of(request.tenant), "secret": secret}
     return render(request, "accounts/api_keys.html", context)
 
 

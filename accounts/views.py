@@ -26,7 +26,8 @@ from accounts.members import (
     membership_role_change,
     ownership_transfer,
 )
-from accounts.models import AuditEvent, Invitation, Membership, Role, Tenant
+from accounts.models import Invitation, Membership, Role, Tenant
+from accounts.selectors import audit_events, first_tenant_of, invitations_open, members_of
 from accounts.tenancy import AuthenticatedRequest, TenantRequest, tenant_view
 from accounts.tenants import tenant_create_for, tenant_delete, tenant_update
 
@@ -38,10 +39,10 @@ def home(request: HttpRequest) -> HttpResponse:
     token = request.session.get(SESSION_KEY)
     if token:  # followed an invitation link, then signed up or logged in
         return redirect("invitation_accept", token=token)
-    membership = Membership.objects.filter(user=request.user).select_related("tenant").first()
-    if membership is None:
+    tenant = first_tenant_of(request.user)
+    if tenant is None:
         return redirect("tenant_new")
-    return redirect("tenant_home", slug=membership.tenant.slug)
+    return redirect("tenant_home", slug=tenant.slug)
 
 
 @login_required
@@ -75,10 +76,8 @@ def members(request: TenantRequest) -> HttpResponse:
                 return redirect("members", slug=tenant.slug)
     context = {
         "form": form,
-        "memberships": Membership.objects.filter(tenant=tenant)
-        .select_related("user")
-        .order_by("user__email"),
-        "invitations": Invitation.objects.filter(accepted_at__isnull=True).order_by("-created_at"),
+        "memberships": members_of(tenant),
+        "invitations": invitations_open(),
     }
     return render(request, "accounts/members.html", context)
 
@@ -203,6 +202,5 @@ def tenant_delete_view(request: TenantRequest) -> HttpResponse:
 
 @tenant_view(Role.ADMIN)
 def audit_log(request: TenantRequest) -> HttpResponse:
-    events = AuditEvent.objects.all()
-    page = Paginator(events, 50).get_page(request.GET.get("page"))
+    page = Paginator(audit_events(), 50).get_page(request.GET.get("page"))
     return render(request, "accounts/audit_log.html", {"page": page})

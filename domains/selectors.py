@@ -1,4 +1,5 @@
-"""Reads of domains' health: the current result of each DNS check, and its changes.
+"""Reads of a tenant's domains and their health: the current result of each DNS check, and
+its changes.
 
 Callers are inside the tenant's scope.
 """
@@ -12,6 +13,10 @@ from domains.findings import Finding
 from domains.models import CheckKind, CheckStatus, DnsCheck, Domain
 
 KIND_ORDER = [CheckKind.TLSRPT, CheckKind.MTA_STS, CheckKind.MX, CheckKind.DANE]
+
+
+def domains_by_name() -> QuerySet[Domain]:
+    return Domain.objects.order_by("name")
 
 
 def _definitive() -> QuerySet[DnsCheck]:

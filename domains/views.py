@@ -13,7 +13,7 @@ from domains.health import ManualCheckLimit, domain_check_manual
 from domains.lifecycle import domain_add, domain_remove
 from domains.models import Domain
 from domains.names import DomainNameError
-from domains.selectors import last_attempt, latest_checks
+from domains.selectors import domains_by_name, last_attempt, latest_checks
 
 
 @tenant_view(Role.VIEWER)
@@ -33,8 +33,8 @@ def domain_list(request: TenantRequest) -> HttpResponse:
             else:
                 messages.success(request, f"Added {domain.name}. Now publish its records.")
                 return redirect("domain_detail", slug=request.tenant.slug, pk=domain.pk)
-    domains = Domain.objects.order_by("name")
-    return render(request, "domains/domain_list.html", {"form": form, "domains": domains})
+    context = {"form": form, "domains": domains_by_name()}
+    return render(request, "domains/domain_list.html", context)
 
 
 def _health_context(domain: Domain, since: str = "") -> dict:
