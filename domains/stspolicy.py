@@ -20,7 +20,12 @@ _MX = re.compile(r"(\*\.)?[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?")
 
 
 class RecordError(ValueError):
-    """A record or policy is invalid; ``code`` is stable, ``message`` safe to show."""
+    """A record or policy is invalid; ``code`` is stable, ``message`` safe to show.
+
+    The same contract as the parser's ``TlsRptError`` (a report cannot be read), a different
+    idea in a house that may not import it: ``domains`` never imports ``reports``, and the
+    parser imports nothing of the project.
+    """
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)

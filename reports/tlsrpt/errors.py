@@ -25,7 +25,11 @@ Codes:
 
 
 class TlsRptError(Exception):
-    """A report could not be read; ``message`` is safe to show to the user."""
+    """A report could not be read; ``message`` is safe to show to the user.
+
+    ``domains.stspolicy.RecordError`` (a DNS record or policy is invalid) keeps the same
+    contract, code and message, for another idea; this package imports nothing of the project.
+    """
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
