@@ -20,6 +20,7 @@ from django_scopes import scope
 from accounts.audit import audit_record
 from accounts.models import Invitation, Membership, Role, Tenant, User
 from accounts.tenancy import across_tenants
+from tlsrpt_saas.mail import header_clean
 
 _SALT = "accounts.invitation"
 SESSION_KEY = "pending_invitation"
@@ -61,7 +62,7 @@ def _send(invitation: Invitation, link: str) -> None:
     context = {"invitation": invitation, "link": link, "days": settings.INVITATION_MAX_AGE.days}
     prefix = settings.ACCOUNT_EMAIL_SUBJECT_PREFIX
     send_mail(
-        subject=f"{prefix}You are invited to {invitation.tenant.name}",
+        subject=header_clean(f"{prefix}You are invited to {invitation.tenant.name}"),
         message=render_to_string("accounts/email/invitation.txt", context),
         from_email=None,
         recipient_list=[invitation.email],

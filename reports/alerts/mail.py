@@ -13,8 +13,9 @@ def alert_notify(*, alert: Alert) -> int | None:
     """Claim ``alert``'s email, then send it; None if it was claimed already.
 
     The claim (``notified_at`` set by a conditional UPDATE) comes first, so two workers
-    never both send; when sending fails (OSError, SMTP errors included) the claim is
-    released for a retry, and the error raised. The caller is in the alert's scope.
+    never both send; when sending fails in any way (the SMTP server down or refusing, a
+    message Django will not build) the claim is released, so a retry sends it, and the
+    error raised. The caller is in the alert's scope.
     """
     claimed = Alert.objects.filter(pk=alert.pk, notified_at__isnull=True).update(
         notified_at=timezone.now()
@@ -23,7 +24,7 @@ def alert_notify(*, alert: Alert) -> int | None:
         return None
     try:
         return alert_email_send(alert=alert)
-    except OSError:
+    except Exception:
         Alert.objects.filter(pk=alert.pk).update(notified_at=None)
         raise
 

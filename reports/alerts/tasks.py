@@ -44,12 +44,13 @@ def evaluate_tenant_alerts(tenant_id: int) -> str:
     default_retry_delay=300,
 )
 def send_alert_email(self: Task, alert_id: int) -> str:
-    """Email a new alert to the admins, at most once (``alert_notify`` claims it first)."""
+    """Email a new alert to the admins, at most once (``alert_notify`` claims it first);
+    a failed send is retried (at most ``max_retries`` times), its claim released."""
     with row_scope(Alert, alert_id, "domain", "domain__tenant") as alert:
         if alert is None:
             return "missing"
         try:
             sent = alert_notify(alert=alert)
-        except OSError as e:
+        except Exception as e:
             raise self.retry(exc=e) from e
     return "already sent" if sent is None else f"sent {sent}"

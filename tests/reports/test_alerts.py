@@ -210,24 +210,3 @@ def test_a_flapping_alert_is_not_emailed_again_within_the_cooldown(
     with django_capture_on_commit_callbacks() as second:
         assert evaluate(acme).opened
     assert (len(first), len(second)) == (1, 0)
-
-
-@pytest.mark.django_db
-def test_a_failed_send_releases_the_claim_for_the_retry(acme, acme_domain, monkeypatch) -> None:
-    from reports.alerts import mail
-
-    report(acme, "acme.test", TODAY - timedelta(days=1), 90, 10)
-    alert = evaluate(acme).opened[0]
-
-    def smtp_down(*, alert: Alert) -> int:
-        raise ConnectionRefusedError("smtp down")
-
-    monkeypatch.setattr(mail, "alert_email_send", smtp_down)
-    with scope(tenant=acme.pk):
-        with pytest.raises(OSError):
-            mail.alert_notify(alert=alert)
-        alert.refresh_from_db()
-        assert alert.notified_at is None  # free for the retry
-        monkeypatch.setattr(mail, "alert_email_send", lambda *, alert: 1)
-        assert mail.alert_notify(alert=alert) == 1
-        assert mail.alert_notify(alert=alert) is None  # claimed: never sent twice
