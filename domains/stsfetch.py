@@ -1,15 +1,15 @@
 """Fetch a domain's MTA-STS policy over HTTPS (RFC 8461 §3.3) without becoming an SSRF proxy.
 
-The host name belongs to a customer, and so do its addresses: each address is vetted (global
-unicast only) and the socket is connected to that exact address, so no library resolves the
-name again and DNS rebinding cannot swap the target between the check and the connection.
+The host name belongs to a customer, and so do its addresses: the connection goes through
+``tlsrpt_saas.outbound`` (global unicast addresses only, connected to that exact address, so
+no library resolves the name again and DNS rebinding cannot swap the target between the check
+and the connection); its error codes become ``sts_fetch_<code>`` here.
 Every outcome is a ``StsFetch`` with a stable ``error_code``; network, TLS and HTTP problems
 never raise.
 """
 
 import dataclasses
 import http.client
-import ipaddress
 import socket
 import ssl
 import time
@@ -18,13 +18,12 @@ from typing import Any
 
 import dns.resolver
 
-from domains.dns import DnsTemporaryError, lookup
+from tlsrpt_saas.outbound import OutboundError, connect, remaining
+from tlsrpt_saas.outbound import is_public_address as is_public_address  # its old home
 
 POLICY_PATH = "/.well-known/mta-sts.txt"
 USER_AGENT = "tlsrpt-saas MTA-STS check"
 _CHUNK = 8192
-# NAT64 (RFC 6052) embeds the IPv4 address a NAT64 gateway would connect to.
-_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 _RETRIED = "; the check is retried"
 
 # Every error code with its fix, formatted with the _Target's fields.
@@ -105,8 +104,7 @@ def fetch_sts_policy(
     target = _Target(host, port, url, timeout, time.monotonic() + timeout, max_bytes)
     address = ""
     try:
-        addresses = _resolve(host, resolver)
-        sock, address = _connect(target, addresses, allowed_addresses)
+        sock, address = _connect(target, resolver, allowed_addresses)
         with sock:
             body = _get(target, _tls(target, sock, ca_file))
     except _Failure as failure:
@@ -119,90 +117,18 @@ def fetch_sts_policy(
     return StsFetch(True, True, "", message, "", url, address, 200, body)
 
 
-def is_public_address(address: str) -> bool:
-    """True for a global unicast address, the only kind a fetch for a customer may reach."""
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return _is_global_unicast(ip)
-
-
-def _is_global_unicast(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(ip, ipaddress.IPv6Address):
-        # A mapped address reaches its IPv4 address; judge that one, on every Python version.
-        if ip.ipv4_mapped:
-            return _is_global_unicast(ip.ipv4_mapped)
-        nat64 = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF) if ip in _NAT64 else None
-        embedded = ip.sixtofour or nat64
-        if embedded is not None and not _is_global_unicast(embedded):
-            return False
-    # is_global misses multicast (224.0.0.0/4, ff00::/8); the rest is belt and braces.
-    special = ip.is_multicast or ip.is_reserved or ip.is_unspecified or ip.is_link_local
-    return ip.is_global and not (special or ip.is_loopback or ip.is_private)
-
-
-def _resolve(host: str, resolver: dns.resolver.Resolver) -> list[str]:
-    addresses: list[str] = []
-    temporary: Exception | None = None
-    for rdtype in ("AAAA", "A"):
-        try:
-            found = lookup(host, rdtype, resolver)
-        except DnsTemporaryError as e:
-            temporary = e
-            continue
-        addresses += found.records
-        if found.nxdomain:
-            break  # the name does not exist for any type
-    if addresses:
-        return addresses
-    if temporary is not None:
-        raise _Failure(
-            "sts_fetch_dns_unknown", f"no definitive DNS answer for {host} ({temporary.__cause__})."
-        )
-    raise _Failure("sts_fetch_dns_missing", f"{host} has no A or AAAA record.")
-
-
 def _connect(
-    target: _Target, addresses: list[str], allowed: frozenset[str]
+    target: _Target, resolver: dns.resolver.Resolver, allowed: frozenset[str]
 ) -> tuple[socket.socket, str]:
     """A TCP socket connected to the first vetted address that answers, and that address."""
-    safe = [a for a in addresses if a in allowed or is_public_address(a)]
-    outcomes: list[str] = []
-    for index, address in enumerate(safe):
-        try:
-            # Each address left gets a fair share, so one black hole cannot use it all.
-            sock = _open(address, target.port, _remaining(target.deadline) / (len(safe) - index))
-        except TimeoutError:
-            outcomes.append("timeout")
-            continue
-        except OSError as e:
-            outcomes.append(f"{address}: {e.strerror or e}")
-            continue
-        peer = sock.getpeername()[0]  # what the kernel connected to, not what we asked for
-        if peer in allowed or is_public_address(peer):
-            return sock, peer
-        sock.close()
-        outcomes.append("unsafe")
-    if all(outcome == "unsafe" for outcome in outcomes):
-        listed = ", ".join(addresses)
-        message = f"{target.host} resolves to {listed}, not a public address; not contacted."
-        raise _Failure("sts_fetch_unsafe_address", message)
-    if "timeout" in outcomes:
-        raise _timeout(target)
-    message = f"could not connect to port {target.port} ({'; '.join(outcomes)})."
-    raise _Failure("sts_fetch_connect_failed", message)
-
-
-def _open(address: str, port: int, timeout: float) -> socket.socket:
-    sock = socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET)
     try:
-        sock.settimeout(timeout)
-        sock.connect((address, port))  # a literal address: no name resolution happens here
-    except BaseException:
-        sock.close()
-        raise
-    return sock
+        return connect(
+            target.host, target.port, deadline=target.deadline, resolver=resolver, allowed=allowed
+        )
+    except OutboundError as e:
+        if e.code == "timeout":
+            raise _timeout(target) from None
+        raise _Failure(f"sts_fetch_{e.code}", e.message) from None
 
 
 class _DeadlineSocket(ssl.SSLSocket):
@@ -212,7 +138,7 @@ class _DeadlineSocket(ssl.SSLSocket):
     deadline = float("inf")
 
     def recv_into(self, buffer: Any, nbytes: int | None = None, flags: int = 0) -> int:
-        self.settimeout(_remaining(self.deadline))
+        self.settimeout(remaining(self.deadline))
         return super().recv_into(buffer, nbytes, flags)
 
 
@@ -221,7 +147,7 @@ def _tls(target: _Target, sock: socket.socket, ca_file: str | None) -> ssl.SSLSo
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.sslsocket_class = _DeadlineSocket
     try:
-        sock.settimeout(_remaining(target.deadline))
+        sock.settimeout(remaining(target.deadline))
         tls = context.wrap_socket(sock, server_hostname=target.host)
     except TimeoutError:
         raise _timeout(target) from None
@@ -302,13 +228,6 @@ def _read_body(response: http.client.HTTPResponse, max_bytes: int) -> bytes | No
         chunks.append(chunk)
         size += len(chunk)
     return None
-
-
-def _remaining(deadline: float) -> float:
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise TimeoutError("the fetch's deadline passed")
-    return left
 
 
 def _timeout(target: _Target) -> _Failure:

@@ -219,15 +219,20 @@ DNS_MAX_MX_HOSTS = env.int("DNS_MAX_MX_HOSTS", default=10)
 DNS_MANUAL_CHECKS_PER_HOUR = env.int("DNS_MANUAL_CHECKS_PER_HOUR", default=30)
 # A verified domain whose ownership record is definitively gone this long is unverified.
 DOMAIN_UNVERIFY_AFTER_DAYS = env.int("DOMAIN_UNVERIFY_AFTER_DAYS", default=7)
+# Every connection made on a tenant's behalf (MTA-STS fetch, IMAP mailboxes, ...) reaches
+# public addresses only (tlsrpt_saas.outbound), except those listed here: for tests only.
+OUTBOUND_ALLOWED_ADDRESSES = env.list("OUTBOUND_ALLOWED_ADDRESSES", default=[])
 # Fetching MTA-STS policies (RFC 8461 §3.3): one deadline for the whole fetch, and the
 # size limit. Never to private or loopback addresses, except those listed in
-# MTA_STS_ALLOWED_ADDRESSES (for tests only), on MTA_STS_PORT, trusting MTA_STS_CA_FILE
-# (a PEM bundle; empty: the system's CAs).
+# MTA_STS_ALLOWED_ADDRESSES (its older name, for the fetch alone; tests only), on
+# MTA_STS_PORT, trusting MTA_STS_CA_FILE (a PEM bundle; empty: the system's CAs).
 MTA_STS_TIMEOUT = env.float("MTA_STS_TIMEOUT", default=15.0)
 MTA_STS_MAX_BYTES = env.int("MTA_STS_MAX_BYTES", default=65536)
 MTA_STS_PORT = env.int("MTA_STS_PORT", default=443)
 MTA_STS_CA_FILE = env.str("MTA_STS_CA_FILE", default="")
-MTA_STS_ALLOWED_ADDRESSES = env.list("MTA_STS_ALLOWED_ADDRESSES", default=[])
+MTA_STS_ALLOWED_ADDRESSES = env.list(
+    "MTA_STS_ALLOWED_ADDRESSES", default=OUTBOUND_ALLOWED_ADDRESSES
+)
 
 # Alerts: an alert closed and reopened within this many hours is not emailed again; an
 # MTA-STS policy in mode testing this many days raises one.
