@@ -256,6 +256,8 @@ TLSRPT_HTTPS_RATE_PER_MINUTE = env.int("TLSRPT_HTTPS_RATE_PER_MINUTE", default=6
 # encrypted with FIELD_ENCRYPTION_KEYS (Fernet keys, newest first; see reports/secrets.py).
 MAILBOX_POLL_INTERVAL_MINUTES = env.int("MAILBOX_POLL_INTERVAL_MINUTES", default=5)
 MAILBOX_TIMEOUT = env.float("MAILBOX_TIMEOUT", default=30.0)
+# Ports a mailbox may use (993: TLS, 143: STARTTLS); others only when listed here.
+IMAP_ALLOWED_PORTS = [int(port) for port in env.list("IMAP_ALLOWED_PORTS", default=[993, 143])]
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 
 # Report ingestion limits (reports.tlsrpt.Limits).

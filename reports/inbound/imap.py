@@ -11,12 +11,21 @@ and messages already stored from this mailbox (same sha256) are not stored twice
 message that cannot be taken (too large, or the server will not give it) is counted,
 and after ``QUARANTINE_AFTER`` tries moved to a quarantine folder so that the rest of
 the mailbox still gets processed.
+
+Anyone can sign up and add a mailbox, so its host and port are not trusted: the connection
+goes through ``tlsrpt_saas.outbound`` (public addresses only, on the ports of
+``IMAP_ALLOWED_PORTS``), and every failure is a ``MailboxError`` with a stable code and a
+fixed sentence (``MESSAGES``): what the server said is never stored or shown.
 """
 
 import contextlib
 import hashlib
+import imaplib
 import logging
+import socket
 import ssl
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -25,11 +34,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from imapclient import IMAPClient
-from imapclient.exceptions import IMAPClientError, LoginError
+from imapclient.exceptions import IMAPClientError
 
 from reports.inbound.secrets import secret_decrypt
 from reports.inbound.store import inbound_store
 from reports.models import Channel, InboundMessage, MailboxFailure, MailboxSource, TlsMode
+from tlsrpt_saas.outbound import OutboundError, connect
 
 logger = logging.getLogger(__name__)
 
@@ -47,19 +57,67 @@ class PollResult:
     error: str = ""
 
 
+# What a tenant is told when a mailbox fails: fixed sentences, formatted with the mailbox's
+# own fields. Nothing the server sent (a greeting, a banner, an error text) is ever shown
+# or stored, so a mailbox cannot be used to read what answers on some host and port.
+MESSAGES = {
+    "imap_port_not_allowed": "Port {port} is not allowed for mailboxes; use {ports}.",
+    "imap_unsafe_address": (
+        "{host} resolves to a private or internal address; only public addresses are contacted."
+    ),
+    "imap_dns": "{host} has no address in DNS, or its name servers did not answer.",
+    "imap_connect_failed": "Could not connect to {host} on port {port}.",
+    "imap_timeout": "{host} did not answer on port {port} in time.",
+    "imap_tls_failed": (
+        "Could not set up TLS with {host}: check the security setting and that the server's "
+        "certificate is valid for {host}."
+    ),
+    "imap_not_imap": "{host} did not answer on port {port} like an IMAP server.",
+    "imap_login_failed": "Login failed: check the username and password.",
+    "imap_folder_missing": "The folder {folder} does not exist or cannot be opened.",
+    "imap_read_failed": "The server refused a command while the mailbox was being read.",
+}
+_OUTBOUND_CODES = {
+    "unsafe_address": "imap_unsafe_address",
+    "dns_missing": "imap_dns",
+    "dns_unknown": "imap_dns",
+    "connect_failed": "imap_connect_failed",
+    "timeout": "imap_timeout",
+}
+
+
+class MailboxError(Exception):
+    """A mailbox session that failed, with a stable ``code`` and a fixed sentence."""
+
+    def __init__(self, code: str, mailbox: MailboxSource) -> None:
+        ports = " or ".join(str(port) for port in settings.IMAP_ALLOWED_PORTS)
+        fields = {"host": mailbox.host, "port": mailbox.port, "folder": mailbox.folder}
+        self.code, self.message = code, MESSAGES[code].format(ports=ports, **fields)
+        super().__init__(f"{self.message} ({code})")
+
+
+def mailbox_port_allowed(port: int) -> bool:
+    return port in settings.IMAP_ALLOWED_PORTS
+
+
 def mailbox_connect(mailbox: MailboxSource) -> IMAPClient:
-    """Connected and logged in; raises IMAPClientError, LoginError or OSError."""
-    context = ssl.create_default_context()
-    client = IMAPClient(
-        mailbox.host,
-        port=mailbox.port,
-        ssl=mailbox.tls_mode == TlsMode.SSL,
-        ssl_context=context,
-        timeout=settings.MAILBOX_TIMEOUT,
-    )
-    if mailbox.tls_mode == TlsMode.STARTTLS:
-        client.starttls(context)
-    client.login(mailbox.username, secret_decrypt(mailbox.password_encrypted))
+    """Connected through the outbound address policy and logged in; raises MailboxError."""
+    sock = _dial(mailbox)
+    try:
+        with _failing_as("imap_not_imap", mailbox):
+            client = _PinnedClient(mailbox.host, mailbox.port, sock, settings.MAILBOX_TIMEOUT)
+    except MailboxError:
+        sock.close()
+        raise
+    try:
+        if mailbox.tls_mode == TlsMode.STARTTLS:
+            with _failing_as("imap_tls_failed", mailbox, tls=True):
+                client.starttls(_tls_context())
+        with _failing_as("imap_login_failed", mailbox):
+            client.login(mailbox.username, secret_decrypt(mailbox.password_encrypted))
+    except MailboxError:
+        _shutdown(client)
+        raise
     return client
 
 
@@ -68,14 +126,76 @@ def mailbox_test(mailbox: MailboxSource) -> str:
     try:
         client = mailbox_connect(mailbox)
         try:
-            info = client.select_folder(mailbox.folder, readonly=True)
+            with _failing_as("imap_folder_missing", mailbox):
+                info = client.select_folder(mailbox.folder, readonly=True)
         finally:
-            client.logout()
-    except LoginError:
-        return "Login failed: check the username and password."
-    except (IMAPClientError, OSError) as e:
-        return f"Could not connect: {_describe(e)}"
+            _logout(client)
+    except MailboxError as e:
+        return str(e)
     return f"Connected: {info.get(b'EXISTS', 0)} messages in {mailbox.folder}."
+
+
+def _dial(mailbox: MailboxSource) -> socket.socket:
+    """A socket to a vetted address of the mailbox's host, wrapped in TLS when it says so."""
+    if not mailbox_port_allowed(mailbox.port):
+        raise MailboxError("imap_port_not_allowed", mailbox)
+    deadline = time.monotonic() + settings.MAILBOX_TIMEOUT
+    try:
+        sock, _ = connect(mailbox.host, mailbox.port, deadline=deadline)
+    except OutboundError as e:
+        logger.info("Mailbox %s not contacted: %s", mailbox.pk, e.message)
+        raise MailboxError(_OUTBOUND_CODES[e.code], mailbox) from None
+    sock.settimeout(settings.MAILBOX_TIMEOUT)
+    if mailbox.tls_mode != TlsMode.SSL:
+        return sock
+    try:
+        with _failing_as("imap_tls_failed", mailbox, tls=True):
+            return _tls_context().wrap_socket(sock, server_hostname=mailbox.host)
+    except MailboxError:
+        sock.close()
+        raise
+
+
+def _tls_context() -> ssl.SSLContext:
+    return ssl.create_default_context()  # verifies the chain and the host name
+
+
+@contextlib.contextmanager
+def _failing_as(code: str, mailbox: MailboxSource, *, tls: bool = False) -> Iterator[None]:
+    """Whatever goes wrong in one step of a session becomes a MailboxError: ``code`` when the
+    server answered wrongly; a timeout, a TLS or a connection failure by its own code."""
+    try:
+        yield
+    except TimeoutError:
+        raise MailboxError("imap_timeout", mailbox) from None
+    except ssl.SSLError:
+        raise MailboxError("imap_tls_failed" if tls else "imap_connect_failed", mailbox) from None
+    except IMAPClientError:
+        raise MailboxError(code, mailbox) from None
+    except OSError:
+        raise MailboxError("imap_connect_failed", mailbox) from None
+
+
+class _PinnedIMAP4(imaplib.IMAP4):
+    """imaplib over a socket already connected to a vetted address: it never resolves or dials."""
+
+    def __init__(self, host: str, port: int, sock: socket.socket) -> None:
+        self._pinned = sock
+        super().__init__(host, port)
+
+    def _create_socket(self, timeout: float | None = None) -> socket.socket:
+        return self._pinned
+
+
+class _PinnedClient(IMAPClient):
+    """IMAPClient on a pinned socket; ``host`` stays the name, for STARTTLS's SNI and check."""
+
+    def __init__(self, host: str, port: int, sock: socket.socket, timeout: float) -> None:
+        self._pinned = sock
+        super().__init__(host, port=port, ssl=False, timeout=timeout)
+
+    def _create_IMAP4(self) -> imaplib.IMAP4:
+        return _PinnedIMAP4(self.host, self.port, self._pinned)
 
 
 def _claim(mailbox_id: int) -> bool:
@@ -97,20 +217,20 @@ def mailbox_poll(*, mailbox_id: int) -> PollResult | None:
     try:
         client = mailbox_connect(mailbox)
         try:
-            _poll(client, mailbox, result)
+            with _failing_as("imap_folder_missing", mailbox):
+                info = client.select_folder(mailbox.folder)
+            with _failing_as("imap_read_failed", mailbox):
+                _poll(client, mailbox, info, result)
         finally:
             _logout(client)
-    except LoginError:
-        result.error = "Login failed: check the username and password."
-    except (IMAPClientError, OSError) as e:
-        result.error = f"Could not read the mailbox: {_describe(e)}"
+    except MailboxError as e:
+        result.error = str(e)
     finally:
         _finish(mailbox, result)
     return result
 
 
-def _poll(client: IMAPClient, mailbox: MailboxSource, result: PollResult) -> None:
-    info = client.select_folder(mailbox.folder)
+def _poll(client: IMAPClient, mailbox: MailboxSource, info: dict, result: PollResult) -> None:
     uidvalidity = int(info[b"UIDVALIDITY"])
     if uidvalidity != mailbox.uidvalidity:
         # A new folder generation: UIDs start over, so read it all again.
@@ -216,5 +336,6 @@ def _logout(client: IMAPClient) -> None:
         client.logout()
 
 
-def _describe(error: Exception) -> str:
-    return str(error) or type(error).__name__
+def _shutdown(client: IMAPClient) -> None:
+    with contextlib.suppress(IMAPClientError, OSError):
+        client.shutdown()

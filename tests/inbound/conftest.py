@@ -114,8 +114,16 @@ class ImapServer:
         return client
 
 
+@pytest.fixture
+def dovecot(dovecot_server: ImapServer, settings) -> ImapServer:
+    """Dovecot, let past the outbound address policy: its loopback address and its port."""
+    settings.OUTBOUND_ALLOWED_ADDRESSES = [dovecot_server.host]
+    settings.IMAP_ALLOWED_PORTS = [993, 143, dovecot_server.port]
+    return dovecot_server
+
+
 @pytest.fixture(scope="session")
-def dovecot() -> Iterator[ImapServer]:
+def dovecot_server() -> Iterator[ImapServer]:
     """Debian's Dovecot with a temporary config and maildir on a free loopback port.
 
     ``make test`` installs dovecot-imapd with apt when it can; without it these tests

@@ -211,6 +211,7 @@ def test_database_down_during_a_poll_leaves_the_message_then_stores_it_once(
     code = f"from reports.tasks import poll_mailbox; print(poll_mailbox({mailbox.pk}))"
     command = [sys.executable, "manage.py", "shell", "-c", code]
     env = {**os.environ, "DATABASE_URL": through_proxy, "LOG_LEVEL": "ERROR"}
+    env |= {"OUTBOUND_ALLOWED_ADDRESSES": dovecot.host, "IMAP_ALLOWED_PORTS": str(dovecot.port)}
     try:
         proxy.cut()
         down = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)

@@ -9,8 +9,10 @@ from django.urls import reverse
 from django_scopes import scope, scopes_disabled
 
 from accounts.models import AuditEvent, Tenant
+from reports.inbound.mailboxes import FIELDS, mailbox_save
 from reports.inbound.secrets import secret_decrypt, secret_encrypt
 from reports.models import MailboxSource
+from tests.factories import owner_of
 from tests.inbound.conftest import ImapServer
 
 pytestmark = pytest.mark.django_db
@@ -94,3 +96,85 @@ def test_keys_rotate_without_losing_a_password(acme: Tenant, settings) -> None:
 
     mailbox.refresh_from_db()
     assert secret_decrypt(mailbox.password_encrypted) == "the password"
+
+
+def stored_mailbox(tenant: Tenant) -> MailboxSource:
+    with scope(tenant=tenant):
+        return MailboxSource.objects.create(
+            tenant=tenant, name="Box", host="imap.example.org", port=993, tls_mode="ssl",
+            username="reports", password_encrypted=secret_encrypt("the password"),
+            uidvalidity=7, last_uid=42,
+        )  # fmt: skip
+
+
+def edit_values(mailbox: MailboxSource, **changes: object) -> dict[str, object]:
+    values = {field: getattr(mailbox, field) for field in FIELDS}
+    return {**values, "password": "", **changes}
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"host": "imap.elsewhere.test"}, {"port": 143}, {"tls_mode": "none"}, {"username": "x"}],
+)
+def test_sending_the_password_elsewhere_needs_it_again(
+    acme: Tenant, owner: Client, change: dict[str, object]
+) -> None:
+    mailbox = stored_mailbox(acme)
+    edit = reverse("mailbox_edit", args=["acme", mailbox.pk])
+
+    response = owner.post(edit, edit_values(mailbox, **change))
+
+    assert response.status_code == 200
+    assert "Enter the password again" in response.content.decode()
+    with scope(tenant=acme):
+        assert MailboxSource.objects.filter(pk=mailbox.pk, **change).exists() is False
+    with scopes_disabled():
+        assert not AuditEvent.objects.filter(action="mailbox.saved").exists()
+
+
+def test_renaming_or_another_folder_keeps_the_password_and_starts_the_uids_over(
+    acme: Tenant, owner: Client
+) -> None:
+    mailbox = stored_mailbox(acme)
+    edit = reverse("mailbox_edit", args=["acme", mailbox.pk])
+
+    owner.post(edit, edit_values(mailbox, name="Renamed", host="IMAP.Example.org."))
+    mailbox.refresh_from_db()
+    assert (mailbox.name, mailbox.host, mailbox.last_uid) == ("Renamed", "imap.example.org", 42)
+
+    owner.post(edit, edit_values(mailbox, folder="Reports"))
+    mailbox.refresh_from_db()
+    assert (mailbox.folder, mailbox.uidvalidity, mailbox.last_uid) == ("Reports", None, 0)
+    assert secret_decrypt(mailbox.password_encrypted) == "the password"
+
+
+def test_the_service_refuses_to_move_a_stored_password(acme: Tenant) -> None:
+    mailbox = stored_mailbox(acme)
+    values = {field: getattr(mailbox, field) for field in FIELDS} | {"host": "imap.evil.test"}
+    with scope(tenant=acme), pytest.raises(ValueError, match="password is needed again"):
+        mailbox_save(tenant=acme, actor=owner_of(acme), values=values, password="", mailbox=mailbox)
+
+
+def test_a_port_outside_the_list_is_refused_by_the_form(acme: Tenant, owner: Client) -> None:
+    values = {
+        "name": "Box", "host": "imap.example.org", "port": 25, "tls_mode": "none",
+        "username": "u", "password": "p", "folder": "INBOX", "processed_folder": "",
+    }  # fmt: skip
+    response = owner.post(reverse("mailbox_new", args=["acme"]), values)
+
+    assert response.status_code == 200
+    assert "Use port 993 or 143; mailboxes are read on no other." in response.content.decode()
+    with scope(tenant=acme):
+        assert not MailboxSource.objects.exists()
+
+
+@pytest.mark.parametrize("host", ["imap.example.org:993", "imap example.org", "-bad.example"])
+def test_a_host_that_is_not_a_name_is_refused_by_the_form(
+    acme: Tenant, owner: Client, host: str
+) -> None:
+    values = {
+        "name": "Box", "host": host, "port": 993, "tls_mode": "ssl", "username": "u",
+        "password": "p", "folder": "INBOX", "processed_folder": "",
+    }  # fmt: skip
+    response = owner.post(reverse("mailbox_new", args=["acme"]), values)
+    assert "Enter a host name such as imap.example.com." in response.content.decode()
