@@ -1,9 +1,15 @@
 """REST API v1 routes, its OpenAPI schema and its documentation (served locally)."""
 
+from csp.constants import SELF, UNSAFE_INLINE
+from csp.decorators import csp_update
 from django.http import HttpRequest, JsonResponse
 from django.urls import path, re_path
 from django.views.decorators.csrf import csrf_exempt
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerSplitView,
+)
 
 from accounts.api import TenantView
 from domains.api import DomainDetailView, DomainListView, DomainVerifyView
@@ -44,8 +50,24 @@ urlpatterns = [
     path("reports/<int:pk>", ReportDetailView.as_view(), name="api_report"),
     path("reports/<int:pk>/raw", ReportRawView.as_view(), name="api_report_raw"),
     path("schema/", SpectacularAPIView.as_view(), name="api_schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
-    path("docs/redoc/", SpectacularRedocView.as_view(url_name="api_schema"), name="api_redoc"),
+    # Under the Content-Security-Policy: Swagger UI's start script comes from docs/?script
+    # (the split view); both pages keep their styles in static files (templates/api/).
+    path(
+        "docs/",
+        SpectacularSwaggerSplitView.as_view(
+            url_name="api_schema", template_name="api/swagger_ui.html"
+        ),
+        name="api_docs",
+    ),
+    path(
+        "docs/redoc/",
+        # Redoc injects <style> elements as it loads and searches in a worker it makes from
+        # a blob: both allowed on this page alone; scripts stay as strict as everywhere.
+        csp_update({"style-src": [UNSAFE_INLINE], "worker-src": [SELF, "blob:"]})(
+            SpectacularRedocView.as_view(url_name="api_schema", template_name="api/redoc.html")
+        ),
+        name="api_redoc",
+    ),
     # Last; the pages' own paths without their slash are left to APPEND_SLASH's redirect.
     re_path(r"^(?!(?:schema|docs|docs/redoc)$)", api_not_found),
 ]
