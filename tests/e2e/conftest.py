@@ -2,15 +2,20 @@
 
 ``make test`` installs Chromium with apt when it can (bin/testenv); without it these
 tests skip with the reason, and under CI a skip fails the run.
+
+Every page a test opens reports what the Content-Security-Policy refused (the browser's
+``securitypolicyviolation`` events); a test during which anything was refused fails, since
+a refused script or style is a broken page.
 """
 
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.db import connections
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, BrowserContext, Page
 from pytest_django.live_server_helper import LiveServer
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "test-artifacts" / "screenshots"
@@ -27,9 +32,37 @@ CHROMIUM_ARGS = [
 # The screenshot fixture: saves the page under a name, answers the file.
 Screenshot = Callable[[Page, str], Path]
 
+# Runs in every document before its own scripts (Playwright's init scripts are not
+# subject to the page's policy) and hands each refusal to the test.
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__cspViolation(
+    `${event.effectiveDirective} refused ${event.blockedURI || "?"} on ${event.documentURI}` +
+      ` (${event.sourceFile || "?"}:${event.lineNumber}): ${event.sample}`,
+  );
+}, true);
+"""
+
+
+def watch_csp(context: BrowserContext, violations: list[str]) -> BrowserContext:
+    """Collect into ``violations`` what the policy refuses in the context's pages."""
+
+    def report(violation: str) -> None:
+        violations.append(violation)
+
+    context.expose_function("__cspViolation", report)
+    context.add_init_script(script=REPORT_CSP_VIOLATIONS)
+    return context
+
 
 @pytest.fixture
-def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Browser]:
+def csp_violations() -> list[str]:
+    """What the Content-Security-Policy refused in the test's pages so far."""
+    return []
+
+
+@pytest.fixture
+def browser(monkeypatch: pytest.MonkeyPatch, csp_violations: list[str]) -> Iterator[Browser]:
     path = os.environ.get("CHROMIUM", "/usr/bin/chromium")
     if not os.access(path, os.X_OK):
         pytest.skip(f"Chromium not found at {path}: install Debian's chromium (make test does)")
@@ -40,11 +73,32 @@ def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Browser]:
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        _watch_new_pages(monkeypatch, browser, csp_violations)
         yield browser
         browser.close()
         # While Playwright runs, Django keys its connections to Playwright's context:
         # the test's own connection must be closed here, or it outlives the test.
         connections.close_all()
+    refused = "\n".join(csp_violations)
+    assert not csp_violations, f"the Content-Security-Policy refused:\n{refused}"
+
+
+def _watch_new_pages(
+    monkeypatch: pytest.MonkeyPatch, browser: Browser, violations: list[str]
+) -> None:
+    """Every context and page the test makes from ``browser`` reports CSP violations."""
+    new_context, new_page = browser.new_context, browser.new_page
+
+    def watched_context(**options: Any) -> BrowserContext:
+        return watch_csp(new_context(**options), violations)
+
+    def watched_page(**options: Any) -> Page:
+        page = new_page(**options)  # a context of its own, closed with the page
+        watch_csp(page.context, violations)  # before its first navigation
+        return page
+
+    monkeypatch.setattr(browser, "new_context", watched_context)
+    monkeypatch.setattr(browser, "new_page", watched_page)
 
 
 @pytest.fixture
