@@ -263,7 +263,7 @@ def _domain_reports_path(domain: Domain) -> str:
 
 ROUTES = {
     # Pages, read by the owner.
-    "overview": Route(overview, 11),
+    "overview": Route(overview, 12),
     "domain_list": Route(domain_list, 5),
     "domain_detail": Route(domain_checks("domain_detail"), 7),
     "domain_health": Route(domain_checks("domain_health"), 6),
@@ -273,7 +273,7 @@ ROUTES = {
     "report_detail": Route(report_policies(lambda r: tenant_page("report_detail", pk=r.pk)), 7),
     "export_failures": Route(reports(lambda d: tenant_page("export_csv", what="failures")), 5),
     "export_daily": Route(reports(lambda d: tenant_page("export_csv", what="daily")), 5),
-    "inbound_log": Route(inbound(tenant_page("inbound_log")), 6),
+    "inbound_log": Route(inbound(tenant_page("inbound_log")), 7),
     "upload_results": Route(uploaded, 5),
     "mailbox_list": Route(mailboxes, 5),
     "members": Route(members(tenant_page("members")), 6),

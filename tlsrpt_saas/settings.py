@@ -287,6 +287,17 @@ TLSRPT_MAX_MIME_PARTS = env.int("TLSRPT_MAX_MIME_PARTS", default=1000)
 TLSRPT_MAX_JSON_DEPTH = env.int("TLSRPT_MAX_JSON_DEPTH", default=32)
 TLSRPT_MAX_FAILURE_DETAILS = env.int("TLSRPT_MAX_FAILURE_DETAILS", default=100_000)
 TLSRPT_VERIFY_DKIM = env_bool("TLSRPT_VERIFY_DKIM", default=True)
+# Limits on the doors strangers reach (SMTP and the HTTPS URL; not IMAP or upload, which
+# the tenant stands behind), in reports.inbound.quotas; 0 turns one off. Per tenant and
+# UTC day across both doors: messages and bytes stored. Per SMTP client address (an IPv6
+# /64): connections a minute, connections open at once, messages an hour. Per message:
+# recipients. Past one, SMTP answers 421/451/452 and HTTPS 429, so real senders retry.
+INBOUND_TENANT_DAILY_MESSAGES = env.int("INBOUND_TENANT_DAILY_MESSAGES", default=2000)
+INBOUND_TENANT_DAILY_BYTES = env.int("INBOUND_TENANT_DAILY_BYTES", default=200 * 1024 * 1024)
+INBOUND_SMTP_CONNECTIONS_PER_MINUTE = env.int("INBOUND_SMTP_CONNECTIONS_PER_MINUTE", default=60)
+INBOUND_SMTP_CONCURRENT_CONNECTIONS = env.int("INBOUND_SMTP_CONCURRENT_CONNECTIONS", default=10)
+INBOUND_SMTP_MESSAGES_PER_HOUR = env.int("INBOUND_SMTP_MESSAGES_PER_HOUR", default=1000)
+INBOUND_SMTP_MAX_RECIPIENTS = env.int("INBOUND_SMTP_MAX_RECIPIENTS", default=10)
 # Processing (reports.ingest): a drain claims waiting messages in batches of at most this
 # many messages and bytes, and runs for this long before handing over to a new drain.
 INGEST_BATCH_SIZE = env.int("INGEST_BATCH_SIZE", default=100)

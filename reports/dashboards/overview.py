@@ -13,6 +13,7 @@ from reports.dashboards.advice import Advice, advice
 from reports.dashboards.onboarding import Checklist, checklist
 from reports.dashboards.periods import Period, latest_period
 from reports.dashboards.selectors import DomainSummary, overview
+from reports.inbound.refusals import RefusalLine, refusals_recent
 from reports.models import Alert
 
 # Open alerts shown at the top of the overview, newest first.
@@ -33,6 +34,7 @@ class TenantOverview:
     checklist: Checklist
     latest: Period | None  # when the period shows no sessions but older days do
     alerts: list[Alert]
+    refusals: list[RefusalLine]  # mail the doors refused lately, past a limit
 
 
 def tenant_overview(*, period: Period, time_zone: str) -> TenantOverview:
@@ -57,4 +59,5 @@ def tenant_overview(*, period: Period, time_zone: str) -> TenantOverview:
         checklist=checklist(domains),
         latest=latest,
         alerts=list(alerts.order_by("-opened_at")[:ALERTS_SHOWN]),
+        refusals=refusals_recent(),
     )

@@ -194,5 +194,6 @@ def tenant_home(request: TenantRequest) -> HttpResponse:
         "latest": found.latest,
         "summaries": [(row.summary, row.advice, row.problems) for row in found.rows],
         "alerts": found.alerts,
+        "refusals": found.refusals,
     }
     return render(request, "accounts/tenant_home.html", context)

@@ -1,4 +1,5 @@
-"""Inbound messages as they arrived, by any door, and the IMAP mailboxes polled for them.
+"""Inbound messages as they arrived, by any door, the IMAP mailboxes polled for them, and
+the mail a door refused because a limit was reached.
 
 Every row belongs to a tenant and is reached through a scoped manager.
 """
@@ -140,3 +141,42 @@ class InboundMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} message {self.pk} ({self.status})"
+
+
+class Limit(models.TextChoices):
+    """A limit that made a door refuse mail for a tenant (reports.inbound.quotas)."""
+
+    DAILY_MESSAGES = "daily_messages", "Daily message quota"
+    DAILY_BYTES = "daily_bytes", "Daily byte quota"
+    SENDER_RATE = "sender_rate", "Messages per sending address"
+    RECIPIENTS = "recipients", "Recipients per message"
+    HTTPS_RATE = "https_rate", "Reports per minute"
+
+
+class InboundRefusal(models.Model):
+    """Mail a door refused for a tenant because a limit was reached, counted per UTC day,
+    door and limit: one row each however much is refused, so the record stays bounded."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="inbound_refusals")
+    day = models.DateField()
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    limit = models.CharField(max_length=20, choices=Limit.choices)
+    count = models.PositiveIntegerField(default=0)
+    # Bytes refused, where the door had them (SMTP refuses most before the message comes).
+    size = models.PositiveBigIntegerField(default=0)
+    first_at = models.DateTimeField()
+    last_at = models.DateTimeField()
+    # The client's address (IP) the last refusal went to.
+    last_sender = models.CharField(max_length=45, blank=True)
+
+    objects = TenantScopedManager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "day", "channel", "limit"], name="inbound_refusal_unique_day"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.count} refused by {self.channel} on {self.day} ({self.limit})"

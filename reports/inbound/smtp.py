@@ -6,11 +6,21 @@ once per tenant addressed, in one transaction, and only after the commit does th
 sender get 250; if the database cannot be reached the answer is 451, so the sender
 keeps the message and tries again. The size limit is aiosmtpd's: announced in EHLO
 (SIZE) and enforced with 552.
+
+The limits of ``reports.inbound.quotas`` answer with temporary codes, so a real sender
+keeps the message and tries again later: too many connections from one client address
+(open at once, or a minute) get 421 before the greeting; past the recipients of one
+message, 452 at RCPT; a client address past its messages an hour, 451 at RCPT; a tenant
+whose day is used up, 452 at RCPT (messages) or at the end of DATA (bytes). Refusals
+for a tenant are recorded for it to see (``reports.inbound.refusals``). Behind a mail
+server (LMTP) every connection comes from that server: the limits per client address
+are its job there, and only the recipient limit and the tenants' quotas apply.
 """
 
 import logging
 import ssl
-from typing import Any
+from collections import Counter
+from typing import Any, ClassVar
 
 from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -20,12 +30,33 @@ from django.db import DatabaseError, close_old_connections, transaction
 
 from accounts.models import Tenant
 from reports.inbound.addresses import tenant_id_for_address
+from reports.inbound.models import Limit
+from reports.inbound.quotas import (
+    Reservation,
+    client_key,
+    connection_allowed,
+    message_allowed,
+    quota_full,
+    quota_release,
+    quota_reserve,
+)
+from reports.inbound.refusals import refusal_record
 from reports.inbound.store import inbound_store
 from reports.models import Channel
 
 logger = logging.getLogger(__name__)
 
 TEMPORARY = "451 4.3.0 Temporary local problem, please try again later"
+TOO_MANY_OPEN = "421 4.7.0 Too many connections from your address, try again later"
+TOO_FAST = "421 4.7.0 Too many connections from your address this minute, try again later"
+TOO_MANY_RECIPIENTS = "452 4.5.3 Too many recipients"
+SENDER_RATE = "451 4.7.1 Too many messages from your address this hour, try again later"
+QUOTA = "452 4.2.2 The recipient's daily quota is used up, try again tomorrow"
+
+
+def _peer(session: Session) -> str:
+    peer = session.peer
+    return str(peer[0]) if isinstance(peer, tuple) else str(peer or "")
 
 
 def _lookup(address: str) -> int | None:
@@ -33,9 +64,52 @@ def _lookup(address: str) -> int | None:
     return tenant_id_for_address(address)
 
 
+def _rcpt_refusal(envelope: Envelope, tenant_id: int, peer: str, per_address: bool) -> str | None:
+    """Why this recipient is refused for now, recorded for its tenant; None to accept it."""
+    state = envelope.__dict__
+    most = settings.INBOUND_SMTP_MAX_RECIPIENTS
+    if most and len(envelope.rcpt_tos) >= most:
+        return _refused(tenant_id, Limit.RECIPIENTS, peer, TOO_MANY_RECIPIENTS)
+    if per_address:
+        if "sender_ok" not in state:  # the transaction's first tenant recipient counts it
+            state["sender_ok"] = message_allowed(peer)
+        if not state["sender_ok"]:
+            return _refused(tenant_id, Limit.SENDER_RATE, peer, SENDER_RATE)
+    if quota_full(tenant_id=tenant_id):
+        return _refused(tenant_id, Limit.DAILY_MESSAGES, peer, QUOTA)
+    return None
+
+
+def _refused(tenant_id: int, limit: Limit, peer: str, reply: str, size: int = 0) -> str:
+    refusal_record(tenant_id=tenant_id, channel=Channel.SMTP, limit=limit, size=size, sender=peer)
+    return reply
+
+
+def _deliver(tenant_ids: list[int], raw: bytes, peer: str) -> str:
+    """Reserve each tenant's share of its day, then store: for all or for none, as one
+    reply answers for every recipient. What is not stored is given back."""
+    close_old_connections()
+    outcomes = [(t, quota_reserve(tenant_id=t, size=len(raw))) for t in tenant_ids]
+    reservations = [o for _, o in outcomes if isinstance(o, Reservation)]
+    stored = False
+    try:
+        refused = [(t, o) for t, o in outcomes if not isinstance(o, Reservation)]
+        for tenant_id, limit in refused:
+            _refused(tenant_id, limit, peer, QUOTA, size=len(raw))
+        if refused:
+            return QUOTA
+        ids = _store(tenant_ids, raw)
+        stored = True
+    finally:
+        if not stored:
+            for reservation in reservations:
+                quota_release(reservation)
+    logger.info("Stored SMTP message as %s", ids)
+    return "250 2.0.0 Stored"
+
+
 def _store(tenant_ids: list[int], raw: bytes) -> list[int]:
     """Store ``raw`` for each tenant in one transaction; their ids once committed."""
-    close_old_connections()
     with transaction.atomic():
         return [
             inbound_store(tenant=Tenant(pk=t), channel=Channel.SMTP, raw=raw).pk for t in tenant_ids
@@ -46,13 +120,19 @@ class InboundHandler:
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list
     ) -> str:
+        per_address = not isinstance(server, LMTP)
         try:
             tenant_id = await sync_to_async(_lookup, thread_sensitive=False)(address)
+            if tenant_id is None:
+                return "550 5.1.1 No such recipient here"
+            refusal = await sync_to_async(_rcpt_refusal, thread_sensitive=False)(
+                envelope, tenant_id, _peer(session), per_address
+            )
         except DatabaseError:
             logger.exception("Database unavailable at RCPT")
             return TEMPORARY
-        if tenant_id is None:
-            return "550 5.1.1 No such recipient here"
+        if refusal:
+            return refusal
         tenants = envelope.__dict__.setdefault("tenant_ids", [])
         if tenant_id not in tenants:
             tenants.append(tenant_id)
@@ -63,12 +143,49 @@ class InboundHandler:
         raw = envelope.original_content or b""
         tenant_ids = envelope.__dict__.get("tenant_ids", [])
         try:
-            ids = await sync_to_async(_store, thread_sensitive=False)(tenant_ids, raw)
+            return await sync_to_async(_deliver, thread_sensitive=False)(
+                tenant_ids, raw, _peer(session)
+            )
         except DatabaseError:
             logger.exception("Database unavailable at DATA; the sender will retry")
             return TEMPORARY
-        logger.info("Stored SMTP message as %s", ids)
-        return "250 2.0.0 Stored"
+
+
+class LimitedSMTP(SMTP):
+    """aiosmtpd's SMTP with the limits per client address that apply before the greeting:
+    connections open at once (counted in this process) and new connections a minute
+    (counted across processes)."""
+
+    open_connections: ClassVar[Counter[str]] = Counter()
+    _limit_key: str | None = None
+
+    async def _handle_client(self) -> None:
+        # aiosmtpd has no hook before its greeting: this runs first, then hands over.
+        assert self.session is not None  # set by connection_made, which starts this
+        address = _peer(self.session)
+        key = client_key(address)
+        limit = settings.INBOUND_SMTP_CONCURRENT_CONNECTIONS
+        if limit and self.open_connections[key] >= limit:
+            return await self._refuse(TOO_MANY_OPEN, address)
+        self.open_connections[key] += 1
+        self._limit_key = key
+        if not await sync_to_async(connection_allowed, thread_sensitive=False)(address):
+            return await self._refuse(TOO_FAST, address)
+        await super()._handle_client()
+
+    async def _refuse(self, reply: str, address: str) -> None:
+        logger.warning("SMTP connection from %s refused: %s", address, reply)
+        await self.push(reply)
+        assert self.transport is not None
+        self.transport.close()
+
+    def connection_lost(self, error: Exception | None) -> None:
+        key, self._limit_key = self._limit_key, None
+        if key is not None:
+            self.open_connections[key] -= 1
+            if self.open_connections[key] <= 0:
+                del self.open_connections[key]
+        super().connection_lost(error)
 
 
 def tls_context() -> ssl.SSLContext | None:
@@ -92,4 +209,4 @@ def protocol_factory() -> Any:
     if settings.INBOUND_SMTP_LMTP:
         return LMTP(InboundHandler(), **options)
     context = tls_context()
-    return SMTP(InboundHandler(), tls_context=context, **options)
+    return LimitedSMTP(InboundHandler(), tls_context=context, **options)

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Role
 from accounts.tenancy import TenantRequest, tenant_view
+from reports.inbound.refusals import RECENT_DAYS, refusals_recent
 from reports.inbound.store import inbound_store
 from reports.ingest.messages import message_reprocess
 from reports.models import Channel, InboundMessage, Status
@@ -87,6 +88,8 @@ def inbound_log(request: TenantRequest) -> HttpResponse:
         "statuses": Status.choices,
         "can_reprocess": request.membership.has_role(Role.MEMBER),
         "retention_days": settings.INBOUND_RETENTION_DAYS,
+        "refusals": refusals_recent(),
+        "refusal_days": RECENT_DAYS,
     }
     return render(request, "reports/inbound_log.html", context)
 
