@@ -2,8 +2,10 @@
 
 A door that refuses mail for a known tenant calls ``refusal_record``: one row per tenant,
 UTC day, door and limit, counted up (``InboundRefusal``), so a flood of refusals costs an
-UPDATE each and never a new row. ``refusals_recent`` reads them back for the ingest log
-and the overview, inside the tenant's scope.
+UPDATE each and never a new row; the SMTP door records a refusal at RCPT once per
+connection, tenant and limit, so a client repeating the command is not a write each time
+(a real sender gives up on the recipient at the first 4xx). ``refusals_recent`` reads
+them back for the ingest log and the overview, inside the tenant's scope.
 """
 
 from dataclasses import dataclass

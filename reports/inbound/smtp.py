@@ -64,20 +64,37 @@ def _lookup(address: str) -> int | None:
     return tenant_id_for_address(address)
 
 
-def _rcpt_refusal(envelope: Envelope, tenant_id: int, peer: str, per_address: bool) -> str | None:
+def _rcpt_refusal(
+    session: Session, envelope: Envelope, tenant_id: int, per_address: bool
+) -> str | None:
     """Why this recipient is refused for now, recorded for its tenant; None to accept it."""
-    state = envelope.__dict__
+    peer = _peer(session)
+    refusal: tuple[Limit, str] | None = None
     most = settings.INBOUND_SMTP_MAX_RECIPIENTS
     if most and len(envelope.rcpt_tos) >= most:
-        return _refused(tenant_id, Limit.RECIPIENTS, peer, TOO_MANY_RECIPIENTS)
-    if per_address:
-        if "sender_ok" not in state:  # the transaction's first tenant recipient counts it
-            state["sender_ok"] = message_allowed(peer)
-        if not state["sender_ok"]:
-            return _refused(tenant_id, Limit.SENDER_RATE, peer, SENDER_RATE)
-    if quota_full(tenant_id=tenant_id):
-        return _refused(tenant_id, Limit.DAILY_MESSAGES, peer, QUOTA)
-    return None
+        refusal = Limit.RECIPIENTS, TOO_MANY_RECIPIENTS
+    elif per_address and not _sender_ok(envelope, peer):
+        refusal = Limit.SENDER_RATE, SENDER_RATE
+    elif quota_full(tenant_id=tenant_id):
+        refusal = Limit.DAILY_MESSAGES, QUOTA
+    if refusal is None:
+        return None
+    # A real sender gives up on the recipient at the first 4xx; a client repeating RCPT
+    # in one connection is recorded once, so it cannot turn into a write per command.
+    recorded = session.__dict__.setdefault("refusals_recorded", set())
+    if (tenant_id, refusal[0]) not in recorded:
+        _refused(tenant_id, refusal[0], peer, refusal[1])
+        recorded.add((tenant_id, refusal[0]))
+    return refusal[1]
+
+
+def _sender_ok(envelope: Envelope, peer: str) -> bool:
+    """Whether the client address may send this message: counted once, at the
+    transaction's first tenant recipient."""
+    state = envelope.__dict__
+    if "sender_ok" not in state:
+        state["sender_ok"] = message_allowed(peer)
+    return bool(state["sender_ok"])
 
 
 def _refused(tenant_id: int, limit: Limit, peer: str, reply: str, size: int = 0) -> str:
@@ -126,7 +143,7 @@ class InboundHandler:
             if tenant_id is None:
                 return "550 5.1.1 No such recipient here"
             refusal = await sync_to_async(_rcpt_refusal, thread_sensitive=False)(
-                envelope, tenant_id, _peer(session), per_address
+                session, envelope, tenant_id, per_address
             )
         except DatabaseError:
             logger.exception("Database unavailable at RCPT")

@@ -15,6 +15,7 @@ from django_scopes import scope
 
 from accounts.models import Tenant
 from reports.inbound.models import Channel, InboundRefusal, Limit
+from reports.inbound.quotas import client_key
 from reports.inbound.refusals import refusal_record
 from reports.models import InboundMessage
 from tests.factories import make_tenant, owner_of
@@ -135,3 +136,10 @@ def test_the_overview_warns_of_the_last_seven_days_only() -> None:
 
     refusal_record(tenant_id=acme.pk, channel=Channel.SMTP, limit=Limit.DAILY_BYTES, size=5)
     assert refusals_shown(acme, "tenant_home") == {("smtp", "daily_bytes"): 1}
+
+
+def test_an_ipv6_client_counts_by_its_64_and_an_ipv4_one_by_its_address() -> None:
+    same = {client_key("2001:db8:1:2::a"), client_key("2001:db8:1:2:ffff::1")}
+    assert same == {"2001:db8:1:2::/64"}
+    assert client_key("2001:db8:1:3::a") != client_key("2001:db8:1:2::a")
+    assert client_key("192.0.2.1") != client_key("192.0.2.2")

@@ -67,6 +67,23 @@ def test_past_the_daily_message_quota_rcpt_gets_452_and_what_came_before_is_stor
     assert refusals_shown(other) == {}
 
 
+def test_a_client_repeating_a_refused_rcpt_is_refused_each_time_and_recorded_once(
+    smtp_server: tuple[str, int], settings
+) -> None:
+    settings.INBOUND_TENANT_DAILY_MESSAGES = 1
+    acme = make_tenant("acme")
+    assert send(smtp_server, acme, mail(0)) == (250, 250)
+
+    with smtplib.SMTP(*smtp_server) as smtp:
+        smtp.ehlo()
+        smtp.mail("tlsrpt@sender.example")
+        codes = [smtp.rcpt(address(acme))[0] for _ in range(20)]
+
+    assert codes == [452] * 20
+    assert send(smtp_server, acme, mail(1)) == (452, 0)  # a new connection: a new attempt
+    assert refusals_shown(acme) == {("smtp", "daily_messages"): 2}
+
+
 def test_past_the_daily_bytes_data_gets_452_and_the_refused_bytes_are_given_back(
     smtp_server: tuple[str, int], settings
 ) -> None:
