@@ -1,10 +1,14 @@
-"""How allauth fits this product: where people land after logging in."""
+"""How allauth fits this product: where people land after logging in, the subjects of its
+emails, and a sign-up for a taken address costing what a new one costs."""
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core import context
+from django.contrib.auth.hashers import make_password
 from django.http import HttpRequest
 from django.urls import reverse
 
 from accounts.invitations import SESSION_KEY
+from tlsrpt_saas.mail import header_clean
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -14,3 +18,17 @@ class AccountAdapter(DefaultAccountAdapter):
         if token:
             return reverse("invitation_accept", args=[token])
         return super().get_login_redirect_url(request)
+
+    def format_email_subject(self, subject: str) -> str:
+        return header_clean(super().format_email_subject(subject))
+
+    def send_account_already_exists_mail(self, email: str) -> None:
+        # Signing up with a new address hashes its password (set_password); an address
+        # with an account answers the same page and mails too, so it hashes the submitted
+        # password as well and throws the hash away: the time taken tells nothing. (Only
+        # on sign-up, the one form with a password1; adding an address to an account
+        # comes here too.)
+        password = context.request.POST.get("password1")
+        if password is not None:
+            make_password(password)
+        super().send_account_already_exists_mail(email)
