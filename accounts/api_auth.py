@@ -10,7 +10,7 @@ through one scoped hook, ``tenant_queryset()``.
 import logging
 from contextlib import ExitStack
 from datetime import timedelta
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
@@ -24,11 +24,12 @@ from rest_framework import exceptions, generics, permissions
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView, exception_handler
 
 from accounts.api_schema import TenantAutoSchema
 from accounts.models import ApiKey, Membership, Role, Tenant
+from tlsrpt_saas.ratelimit import window_hit
 
 logger = logging.getLogger("django.request")
 
@@ -69,22 +70,28 @@ class KeyAuthenticationScheme(OpenApiAuthenticationExtension):
         }
 
 
-class KeyRateThrottle(SimpleRateThrottle):
-    """Requests per key (or per person, for sessions), counted in the shared cache."""
+class KeyRateThrottle(BaseThrottle):
+    """Requests per key (or per person, for sessions) in a fixed window of the rate's
+    period (``API_RATE_LIMIT``), counted by one atomic increment in the shared cache
+    (``window_hit``): concurrent requests cannot both read a count under the limit, as
+    they could with DRF's read-then-write history. Retry-After is the window's end."""
 
-    scope = "api"
+    _PERIODS: ClassVar[dict[str, int]] = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
-    def get_rate(self) -> str:
-        return settings.API_RATE_LIMIT
+    def allow_request(self, request: Request, view: object) -> bool:
+        number, _, period = settings.API_RATE_LIMIT.partition("/")
+        count, self._wait = window_hit("api", self._ident(request), self._PERIODS[period[0]])
+        return count <= int(number)
 
-    def get_cache_key(self, request: Request, view: object) -> str | None:
+    def wait(self) -> float:
+        return self._wait
+
+    def _ident(self, request: Request) -> str:
         if isinstance(request.auth, ApiKey):
-            ident = f"key:{request.auth.prefix}"
-        elif request.user and request.user.is_authenticated:
-            ident = f"user:{request.user.pk}"
-        else:
-            ident = f"ip:{self.get_ident(request)}"
-        return self.cache_format % {"scope": self.scope, "ident": ident}
+            return f"key:{request.auth.prefix}"
+        if request.user and request.user.is_authenticated:
+            return f"user:{request.user.pk}"
+        return f"ip:{self.get_ident(request)}"
 
 
 def _resolve(request: Request) -> tuple[Tenant, Role]:
