@@ -72,11 +72,16 @@ class BreakdownSerializer(serializers.Serializer):
 class InboundSerializer(serializers.ModelSerializer):
     explanation = serializers.SerializerMethodField()
     reports = serializers.SerializerMethodField()
+    duplicate_of = serializers.IntegerField(
+        source="duplicate_of_id", allow_null=True, read_only=True,
+        help_text="For a duplicate, the stored report it repeats; for a conflicting one, the "
+        "stored report whose content differs (the one that counts).",
+    )  # fmt: skip
 
     class Meta:
         model = InboundMessage
         fields = ["id", "channel", "received_at", "size", "filename", "status", "error_code",
-                  "error_message", "explanation", "reports"]  # fmt: skip
+                  "error_message", "explanation", "reports", "duplicate_of"]  # fmt: skip
 
     def get_explanation(self, message: InboundMessage) -> str:
         return explain(message.status, message.error_code)

@@ -28,6 +28,10 @@ OUTCOMES = {
     "received": "Waiting to be processed.",
     "processed": "Stored: its reports count for your verified domains.",
     "duplicate": "Already received: the same reports were stored before.",
+    "duplicate_conflicting": "A report with the same organization, report-id and date range "
+    "was stored before with different content (corrected numbers, or forged ones). The "
+    "first one stored is kept and counted; this one changes nothing and is kept here to "
+    "compare.",
     "unattributed": "Parsed, but none of its policies is for one of your verified domains. "
     "Verify the domain, then reprocess.",
     "failed": "Could not be processed.",

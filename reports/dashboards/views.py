@@ -16,6 +16,7 @@ from domains.models import Domain
 from domains.selectors import changes as dns_changes
 from reports.dashboards import periods, reporters, selectors
 from reports.dashboards.advice import advice, reason
+from reports.dashboards.conflicts import message_conflicts
 from reports.dashboards.exports import DAILY_COLUMNS, FAILURE_COLUMNS, csv_lines
 from reports.dashboards.overview import tenant_overview
 from reports.dashboards.periods import PeriodChoice, latest_period, period_parse
@@ -25,7 +26,7 @@ from reports.dashboards.report_filters import (
     report_filters_parse,
     report_page,
 )
-from reports.models import PolicyType, Report
+from reports.models import Channel, InboundMessage, PolicyType, Report
 
 
 def period_from(request: TenantRequest) -> PeriodChoice:
@@ -148,6 +149,29 @@ def report_raw(request: TenantRequest, pk: int) -> HttpResponse:
     response = HttpResponse(report.raw_json, content_type="application/json")
     name = "".join(c if c.isalnum() or c in "-_." else "_" for c in report.report_id)[:100]
     response["Content-Disposition"] = f'attachment; filename="{name or report.pk}.json"'
+    return response
+
+
+@tenant_view(Role.VIEWER)
+def inbound_conflict(request: TenantRequest, pk: int) -> HttpResponse:
+    """A message's reports beside the stored ones whose key they repeat with other content."""
+    message = get_object_or_404(InboundMessage, pk=pk)
+    context = {"message": message, "comparison": message_conflicts(message=message)}
+    return render(request, "reports/inbound_conflict.html", context)
+
+
+@tenant_view(Role.VIEWER)
+def inbound_raw(request: TenantRequest, pk: int) -> HttpResponse:
+    """The message's bytes as they arrived, as a download (never shown inline)."""
+    message = get_object_or_404(InboundMessage, pk=pk)
+    response = HttpResponse(bytes(message.raw), content_type="application/octet-stream")
+    # An e-mail's file name is that of its attachments: the download is the whole e-mail.
+    if message.channel in (Channel.SMTP, Channel.IMAP):
+        name = f"message-{message.pk}.eml"
+    else:
+        name = "".join(c if c.isalnum() or c in "-_." else "_" for c in message.filename)[:100]
+        name = name or f"message-{message.pk}.bin"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 
 

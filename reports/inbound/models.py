@@ -23,6 +23,8 @@ class Status(models.TextChoices):
     RECEIVED = "received", "Received"
     PROCESSED = "processed", "Processed"
     DUPLICATE = "duplicate", "Duplicate"
+    # A report repeating a stored one's key with other content; the first stays.
+    DUPLICATE_CONFLICTING = "duplicate_conflicting", "Duplicate, conflicting"
     UNATTRIBUTED = "unattributed", "Unattributed"
     FAILED = "failed", "Failed"
 
@@ -97,7 +99,7 @@ class InboundMessage(models.Model):
     sha256 = models.CharField(max_length=64)
     size = models.PositiveBigIntegerField()
     filename = models.CharField(max_length=255, blank=True)
-    status = models.CharField(max_length=12, choices=Status.choices, default=Status.RECEIVED)
+    status = models.CharField(max_length=24, choices=Status.choices, default=Status.RECEIVED)
     error_code = models.CharField(max_length=50, blank=True)
     error_message = models.TextField(blank=True)
     attempts = models.PositiveIntegerField(default=0)

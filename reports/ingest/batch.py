@@ -5,20 +5,35 @@ stored, or twice in the batch, is a duplicate: the unique key decides, no savepo
 one of their policies, one COPY of the failure details and one upsert per rollup table.
 Rows are written in key order, so concurrent batches take their locks in the same order.
 
+A duplicate's JSON is compared with the stored report's (``report_digest``: the parsed
+document, keys sorted, so an e-mailed copy and a gzipped HTTPS copy are the same): a
+resend of the same report is a ``duplicate``, a report repeating a stored one's key
+with other content (corrected numbers, or forged ones) makes its message
+``duplicate_conflicting``. Either way the first report stored stays as it is and is
+the one counted; the later one changes no row.
+
 It runs in the scope of the batch's tenants and refuses to run otherwise: its raw
 inserts would not notice a scope that is lifted or another tenant's.
 """
 
 import gzip
+import hashlib
 from collections import defaultdict
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC
 
+import msgspec
 from django_scopes import get_scope
 from django_scopes.exceptions import ScopeError
 
 from reports.ingest.attribution import VerifiedDomains, domain_from_filename
-from reports.ingest.bulk import failure_details_insert, reports_existing, reports_insert
+from reports.ingest.bulk import (
+    failure_details_insert,
+    reports_existing,
+    reports_insert,
+    reports_raw_json,
+)
 from reports.ingest.rollups import RollupDelta, rollups_apply
 from reports.models import PolicyResult, Report, Status
 from reports.tlsrpt import Envelope, FoundReport, HeaderFacts, Policy
@@ -38,6 +53,7 @@ class Parsed:
 class _Planned:
     message_id: int
     row: Report
+    raw_json: bytes
     policies: list[Policy]
     domains: list[int | None]
     counted: list[bool]
@@ -50,10 +66,14 @@ class _Planned:
 
 @dataclass(slots=True)
 class Stored:
-    """A message's outcome: its status, and for a duplicate the report it repeats."""
+    """A message's outcome: its status, and for a duplicate the report it repeats (for a
+    conflicting one, the first stored report whose content differs)."""
 
     status: str
     duplicate_of: int | None = None
+
+
+Repeat = tuple[tuple, bytes]  # (unique key, the repeating report's JSON)
 
 
 def batch_store(parsed: list[Parsed]) -> dict[int, Stored]:
@@ -62,7 +82,7 @@ def batch_store(parsed: list[Parsed]) -> dict[int, Stored]:
     _scope_check(tenants)
     verified = {t: VerifiedDomains.for_tenant(t) for t in tenants}
     statuses: dict[int, list[str]] = {p.message_id: [] for p in parsed}
-    repeats: dict[int, list[tuple]] = defaultdict(list)  # message -> keys already there
+    repeats: dict[int, list[Repeat]] = defaultdict(list)  # message -> reports already there
     planned: dict[tuple, _Planned] = {}
     for message in parsed:
         for found in message.envelope.reports:
@@ -71,7 +91,7 @@ def batch_store(parsed: list[Parsed]) -> dict[int, Stored]:
                 statuses[message.message_id].append(Status.UNATTRIBUTED)
             elif plan.key in planned:
                 statuses[message.message_id].append(Status.DUPLICATE)
-                repeats[message.message_id].append(plan.key)
+                repeats[message.message_id].append((plan.key, plan.raw_json))
             else:
                 planned[plan.key] = plan
     ordered = [planned[key] for key in sorted(planned)]
@@ -83,15 +103,58 @@ def batch_store(parsed: list[Parsed]) -> dict[int, Stored]:
             plan.row.pk = ids[plan.key] = pk
             stored.append(plan)
         else:
-            repeats[plan.message_id].append(plan.key)
+            repeats[plan.message_id].append((plan.key, plan.raw_json))
     _policies_store(stored)
-    ids.update(reports_existing({k for keys in repeats.values() for k in keys} - ids.keys()))
+    ids.update(reports_existing({k for rs in repeats.values() for k, _ in rs} - ids.keys()))
+    conflicts = _conflicts(repeats, ids, {plan.key: plan.raw_json for plan in stored})
     outcomes = {}
     for message_id, message_statuses in statuses.items():
+        if conflicts.get(message_id):
+            outcomes[message_id] = Stored(Status.DUPLICATE_CONFLICTING, conflicts[message_id][0])
+            continue
         status = _message_status(message_statuses)
-        repeated = repeats.get(message_id, ()) if status == Status.DUPLICATE else ()
-        outcomes[message_id] = Stored(status, next((ids[k] for k in repeated if k in ids), None))
+        repeated = repeats.get(message_id, []) if status == Status.DUPLICATE else []
+        outcomes[message_id] = Stored(status, next((ids[k] for k, _ in repeated if k in ids), None))
     return outcomes
+
+
+def _conflicts(
+    repeats: dict[int, list[Repeat]], ids: dict[tuple, int], inserted: dict[tuple, bytes]
+) -> dict[int, list[int]]:
+    """Per message, the stored reports that one of its duplicates repeats with other
+    content; the stored JSON is read only for reports not inserted by this batch."""
+    keys = {k for rs in repeats.values() for k, _ in rs if k in ids}
+    earlier = reports_raw_json({ids[k] for k in keys - inserted.keys()})
+    conflicts: dict[int, list[int]] = {}
+    for message_id, repeated in repeats.items():
+        for key, raw in repeated:
+            if key not in ids:  # gone meanwhile (retention): nothing to compare with
+                continue
+            stored = inserted[key] if key in inserted else earlier.get(ids[key])
+            if stored is not None and not same_report(raw, stored):
+                conflicts.setdefault(message_id, []).append(ids[key])
+    return conflicts
+
+
+_BOM = b"\xef\xbb\xbf"
+
+
+def report_digest(raw_json: bytes) -> bytes:
+    """SHA-256 of a report's JSON document with its keys sorted and no spaces: the same
+    for the same report however it was serialised, compressed or carried.
+
+    JSON msgspec cannot read back (the parser read it, so this is rare) is hashed as it is.
+    """
+    body = raw_json.removeprefix(_BOM)
+    with suppress(msgspec.MsgspecError):
+        body = msgspec.json.encode(msgspec.json.decode(body), order="sorted")
+    return hashlib.sha256(body).digest()
+
+
+def same_report(raw_json: bytes, other: bytes) -> bool:
+    """Whether two reports' JSON hold the same document (equal bytes, the common case of
+    a retry, are not parsed)."""
+    return raw_json == other or report_digest(raw_json) == report_digest(other)
 
 
 def _scope_check(tenants: set[int]) -> None:
@@ -136,7 +199,7 @@ def _plan(message: Parsed, found: FoundReport, verified: VerifiedDomains) -> _Pl
         failed=sum(p.failed for p, c in zip(report.policies, counted, strict=True) if c),
         **_header_fields(headers),
     )
-    return _Planned(message.message_id, row, report.policies, domains, counted)
+    return _Planned(message.message_id, row, found.raw_json, report.policies, domains, counted)
 
 
 def _header_fields(headers: HeaderFacts | None) -> dict[str, str]:

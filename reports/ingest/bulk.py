@@ -1,10 +1,12 @@
-"""Writing many rows at once: reports skipping duplicates, failure details by COPY.
+"""Writing many rows at once: reports skipping duplicates, failure details by COPY; and
+reading back what duplicates are compared with.
 
 A large report carries thousands of failure details; building a model instance for each
 and compiling a multi-row INSERT cost more than the database's own work. COPY takes
 plain tuples straight from the parsed report.
 """
 
+import gzip
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
@@ -80,6 +82,14 @@ def reports_existing(keys: set[tuple]) -> dict[tuple, int]:
     wanted = {_key(k) for k in keys}
     found = {_key(key): pk for pk, *key in rows if _key(key) in wanted}
     return {k: found[_key(k)] for k in keys if _key(k) in found}
+
+
+def reports_raw_json(ids: set[int]) -> dict[int, bytes]:
+    """Stored reports' JSON as sent, by id: what a duplicate is compared with."""
+    if not ids:
+        return {}
+    rows = Report.objects.filter(pk__in=ids).values_list("pk", "raw_json_gz")
+    return {pk: gzip.decompress(bytes(raw)) for pk, raw in rows}
 
 
 def _key(values: Iterable[object]) -> tuple:

@@ -115,6 +115,8 @@ ROUTES = {
     ("upload", "post"): (Role.MEMBER, None, lambda: {"files": _report_file()}),
     ("inbound_log", "get"): (Role.VIEWER, None, None),
     ("inbound_reprocess", "post"): (Role.MEMBER, _pk("message"), {}),
+    ("inbound_conflict", "get"): (Role.VIEWER, _pk("message"), None),
+    ("inbound_raw", "get"): (Role.VIEWER, _pk("message"), None),
     ("mailbox_list", "get"): (Role.ADMIN, None, None),
     ("mailbox_new", "get"): (Role.ADMIN, None, None),
     ("mailbox_new", "post"): (Role.ADMIN, None, {
