@@ -1,10 +1,14 @@
 """REST API of the reports app: stats, reports, failure details and the ingest log, from the
 same selectors as the pages."""
 
+from collections.abc import Mapping
+
 from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
+from django.utils.datastructures import MultiValueDict
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -238,6 +242,15 @@ class InboundUploadView(TenantAPIView):
         summary="Upload a report (multipart field 'file'); poll inbound/{id} for the outcome",
     )  # fmt: skip
     def post(self, request: TenantAPIRequest) -> Response:
+        # Django closes a multipart request's files with the response, but not those of a
+        # raw upload (FileUploadParser): close every one here, accepted or refused, so a
+        # temporary file on disk goes at once, not when the garbage collector finds it.
+        try:
+            return self._store(request)
+        finally:
+            _uploads_close(request.FILES)
+
+    def _store(self, request: TenantAPIRequest) -> Response:
         data = UploadSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         upload = data.validated_data["file"]
@@ -249,3 +262,14 @@ class InboundUploadView(TenantAPIView):
         )  # fmt: skip
         message.refresh_from_db()  # processed already when the worker was quick (or eager)
         return Response(InboundSerializer(message).data, status=201)
+
+
+def _uploads_close(files: MultiValueDict | Mapping[str, UploadedFile]) -> None:
+    """Close every uploaded file: a temporary one on disk is removed as it closes."""
+    # FileUploadParser gives a plain dict of one file; multipart a MultiValueDict.
+    if isinstance(files, MultiValueDict):
+        uploads = [upload for _, group in files.lists() for upload in group]
+    else:
+        uploads = list(files.values())
+    for upload in uploads:
+        upload.close()
