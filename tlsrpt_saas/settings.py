@@ -78,6 +78,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "tlsrpt_saas.client_address.ClientAddressMiddleware",  # first: all see the sender's address
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -205,6 +206,12 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Production hardening; `manage.py check --deploy` passes with DEBUG off and HTTPS SITE_URL.
 _HTTPS = SITE_URL.startswith("https://")
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The proxies in front of gunicorn (Caddy), as addresses or networks: only from these is
+# X-Forwarded-For believed (tlsrpt_saas.client_address). Empty: no proxy is trusted.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+# allauth's rate limits read REMOTE_ADDR, which that middleware has already made the
+# sender's; counting X-Forwarded-For hops again here would make the two disagree.
+ALLAUTH_TRUSTED_PROXY_COUNT = 0
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", default=_HTTPS)
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=_HTTPS)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if _HTTPS else 0)
