@@ -18,6 +18,7 @@ from domains import records as grammar
 from domains.dane import TlsaSet, dane_findings
 from domains.dns import DnsTemporaryError, lookup, make_resolver
 from domains.findings import Finding, Level, worst_level
+from domains.hosting.selectors import current_policy_id
 from domains.models import CheckKind, CheckStatus, DnsCheck, Domain
 from domains.stsfetch import fetch_sts_policy
 
@@ -114,8 +115,13 @@ def check_tlsrpt(domain: Domain, resolver: dns.resolver.Resolver) -> CheckResult
 
 
 def check_mta_sts(
-    name: str, mx_hosts: list[str] | None, resolver: dns.resolver.Resolver
+    name: str,
+    mx_hosts: list[str] | None,
+    resolver: dns.resolver.Resolver,
+    hosted_id: str | None = None,
 ) -> CheckResult:
+    """The ``_mta-sts`` record and the policy it announces; ``hosted_id``: the id of the
+    policy we host for ``name`` (None when we host none), which the record must name."""
     outcome = CheckResult(CheckKind.MTA_STS)
     record_name = f"_mta-sts.{name}"
     try:
@@ -126,9 +132,21 @@ def check_mta_sts(
     outcome.records[record_name] = found.records
     policy_id, findings = grammar.sts_record_findings(found.records or None, domain=name)
     outcome.findings += findings
+    if policy_id is not None and hosted_id is not None and policy_id != hosted_id:
+        outcome.findings.append(_id_not_current(name, policy_id, hosted_id))
     if policy_id is not None:
         outcome.findings += _policy_findings(name, mx_hosts, resolver, outcome.records)
     return outcome
+
+
+def _id_not_current(name: str, published: str, hosted: str) -> Finding:
+    # Senders refetch a policy only when the record's id changes (RFC 8461 §3.3).
+    return Finding(
+        Level.WARNING, "sts_id_not_current",
+        f"_mta-sts.{name} names policy id {published}, but the policy we host for {name} "
+        f"is {hosted}: senders that fetched an older version keep it until its max_age ends.",
+        f"Change the TXT record at _mta-sts.{name} to: v=STSv1; id={hosted}",
+    )  # fmt: skip
 
 
 def _policy_findings(
@@ -196,7 +214,7 @@ def run_checks(domain: Domain) -> tuple[list[CheckResult], list[str] | None]:
     mx_validated = bool(mx.records.get("dnssec_validated"))
     outcomes = [
         check_tlsrpt(domain, resolver),
-        check_mta_sts(domain.name, mx_hosts, resolver),
+        check_mta_sts(domain.name, mx_hosts, resolver, current_policy_id(domain)),
         mx,
         check_dane(mx_hosts, mx_validated, resolver),
     ]

@@ -124,3 +124,7 @@ class DnsCheck(models.Model):
 
     def __str__(self) -> str:
         return f"{self.domain_id} {self.kind} {self.status}"
+
+
+# Models of the domains app's feature packages, here so they keep the app label "domains".
+from domains.hosting.models import HostedPolicy, HostedPolicyVersion  # noqa: E402, F401

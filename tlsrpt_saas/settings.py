@@ -79,6 +79,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "tlsrpt_saas.client_address.ClientAddressMiddleware",  # first: all see the sender's address
+    # Before the Host check and cookies: answers mta-sts.<domain> and Caddy's TLS ask.
+    "domains.hosting.serving.HostedPolicyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -261,6 +263,19 @@ MTA_STS_ALLOWED_ADDRESSES = env.list(
     "MTA_STS_ALLOWED_ADDRESSES", default=OUTBOUND_ALLOWED_ADDRESSES
 )
 
+# Hosted MTA-STS (domains.hosting): policies served at mta-sts.<domain> for verified
+# domains, behind Caddy's on-demand TLS, whose certificates come from the ACME directory
+# ACME_DIRECTORY_URL (contact ACME_EMAIL). Customers point mta-sts.<domain> (CNAME) at
+# HOSTED_MTA_STS_TARGET, by default SITE_URL's host name.
+HOSTED_MTA_STS = env_bool("HOSTED_MTA_STS", default=True)
+HOSTED_MTA_STS_TARGET = env.str(
+    "HOSTED_MTA_STS_TARGET", default=SITE_URL.split("://", 1)[-1].split("/")[0].split(":")[0]
+)
+ACME_DIRECTORY_URL = env.str(
+    "ACME_DIRECTORY_URL", default="https://acme-v02.api.letsencrypt.org/directory"
+)
+ACME_EMAIL = env.str("ACME_EMAIL", default="")
+
 # Alerts: an alert closed and reopened within this many hours is not emailed again; an
 # MTA-STS policy in mode testing this many days raises one.
 ALERT_EMAIL_COOLDOWN_HOURS = env.int("ALERT_EMAIL_COOLDOWN_HOURS", default=24)
@@ -423,6 +438,9 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "accounts.api_auth.api_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # Throttles identify a client by REMOTE_ADDR, already the sender's (TRUSTED_PROXIES);
+    # unset, DRF would take a client's own X-Forwarded-For as its identity.
+    "NUM_PROXIES": 0,
 }
 # Requests per API key (or per person, with a session), e.g. 600/min; 429 beyond.
 API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="600/min")

@@ -111,6 +111,11 @@ ROUTES = {
     ("domain_health", "get"): (Role.VIEWER, _pk("domain"), None),
     ("domain_delete", "get"): (Role.ADMIN, _pk("domain"), None),
     ("domain_delete", "post"): (Role.ADMIN, _pk("domain"), {}),
+    ("domain_mta_sts", "get"): (Role.VIEWER, _pk("domain"), None),
+    ("domain_mta_sts", "post"): (Role.ADMIN, _pk("domain"), {
+        "enabled": "on", "mode": "testing", "mx": "mx.example.org", "max_age": "86400",
+        "txt_mode": "customer",
+    }),
     ("upload", "get"): (Role.MEMBER, None, None),
     ("upload", "post"): (Role.MEMBER, None, lambda: {"files": _report_file()}),
     ("inbound_log", "get"): (Role.VIEWER, None, None),

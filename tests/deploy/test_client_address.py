@@ -1,15 +1,18 @@
 """The sender's address behind Caddy: X-Forwarded-For believed from TRUSTED_PROXIES only.
 
-The audit log and allauth's per-address rate limits read REMOTE_ADDR; behind a trusted
-proxy it is the sender's address, from any other peer a forged header changes nothing.
+The audit log, allauth's per-address rate limits and the API's throttles read REMOTE_ADDR;
+behind a trusted proxy it is the sender's address, from any other peer a forged header
+changes nothing.
 """
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.urls import reverse
 from django_scopes import scopes_disabled
+from rest_framework.request import Request
 
+from accounts.api_auth import KeyRateThrottle
 from accounts.models import AuditEvent
 from tests.factories import PASSWORD, make_tenant
 from tlsrpt_saas.client_address import forwarded_client, trusted_networks
@@ -115,3 +118,9 @@ def test_the_client_is_the_right_most_hop_that_is_not_a_trusted_proxy(
 def test_a_malformed_trusted_proxy_stops_the_app() -> None:
     with pytest.raises(ImproperlyConfigured, match="TRUSTED_PROXIES"):
         trusted_networks(["10.0.0.0/33"])
+
+
+def test_api_throttles_identify_a_client_by_its_address_not_its_own_header() -> None:
+    request = Request(RequestFactory().get("/", REMOTE_ADDR=SENDER, HTTP_X_FORWARDED_FOR="1.2.3.4"))
+
+    assert KeyRateThrottle().get_ident(request) == SENDER

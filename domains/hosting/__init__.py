@@ -1,0 +1,1 @@
+"""Hosted MTA-STS: policies we serve at ``mta-sts.<domain>`` for a tenant's verified domains."""
