@@ -1,10 +1,13 @@
 """The shapes the reports API answers with and accepts."""
 
+from typing import Any
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from reports.dashboards.explanations import explain
+from reports.dashboards.report_detail import ReportSessions, counted_sessions, report_sessions
 from reports.models import FailureDetail, InboundMessage, PolicyResult, Report
 
 
@@ -33,12 +36,49 @@ class PolicySerializer(serializers.ModelSerializer):
                   "successful", "failed", "counted", "failure_details"]  # fmt: skip
 
 
+class _ReportsSerializer(serializers.ListSerializer):
+    """A page of reports, their counted sessions read in one query for the page."""
+
+    def to_representation(self, data: Any) -> list[dict[str, Any]]:
+        reports = list(data.all() if hasattr(data, "all") else data)
+        child = self.child
+        assert isinstance(child, ReportSerializer)
+        child.page_sessions = counted_sessions(r.pk for r in reports)
+        return super().to_representation(reports)
+
+
+_COUNTED_HELP = (
+    "Sessions counted for the tenant's verified domains, as every other reader counts them; "
+    "successful and failed also hold the report's policies for other domains, which count "
+    "nowhere."
+)
+
+
 class ReportSerializer(serializers.ModelSerializer):
+    # The counted sessions of a list's page, by report id (set by the list).
+    page_sessions: dict[int, ReportSessions] | None = None
+    counted_successful = serializers.SerializerMethodField(help_text=_COUNTED_HELP)
+    counted_failed = serializers.SerializerMethodField(help_text=_COUNTED_HELP)
+
     class Meta:
         model = Report
         fields = ["id", "organization", "report_id", "start", "end", "day", "contact_info",
-                  "successful", "failed", "dkim_result", "dkim_domain", "tls_report_domain",
+                  "successful", "failed", "counted_successful", "counted_failed",
+                  "dkim_result", "dkim_domain", "tls_report_domain",
                   "tls_report_submitter"]  # fmt: skip
+        list_serializer_class = _ReportsSerializer
+
+    def get_counted_successful(self, report: Report) -> int:
+        return self._sessions(report).successful
+
+    def get_counted_failed(self, report: Report) -> int:
+        return self._sessions(report).failed
+
+    def _sessions(self, report: Report) -> ReportSessions:
+        """A list's page was read at once; one report reads its prefetched policies."""
+        if self.page_sessions is not None:
+            return self.page_sessions.get(report.pk, ReportSessions())
+        return report_sessions(report.policies.all())
 
 
 class ReportDetailSerializer(ReportSerializer):

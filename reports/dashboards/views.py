@@ -20,6 +20,7 @@ from reports.dashboards.conflicts import message_conflicts
 from reports.dashboards.exports import DAILY_COLUMNS, FAILURE_COLUMNS, csv_lines
 from reports.dashboards.overview import tenant_overview
 from reports.dashboards.periods import PeriodChoice, latest_period, period_parse
+from reports.dashboards.report_detail import report_sessions, reports_with_sessions
 from reports.dashboards.report_filters import (
     domain_choices,
     domain_ids,
@@ -120,6 +121,7 @@ def report_list(request: TenantRequest) -> HttpResponse:
     page = report_page(filters, after=_after(request.GET.get("after", "")))
     context = {
         "reports": page.reports,
+        "rows": reports_with_sessions(page.reports),
         "next_cursor": _cursor(*page.more_after) if page.more_after else None,
         "filters": shown,
         "date_errors": [errors[k] for k in ("from", "to") if k in errors],
@@ -137,9 +139,14 @@ FORM_FIELDS = ("domain", "organization", "policy_type", "result_type", "from", "
 @tenant_view(Role.VIEWER)
 def report_detail(request: TenantRequest, pk: int) -> HttpResponse:
     report = get_object_or_404(Report, pk=pk)
-    policies = report.policies.select_related("domain").prefetch_related("failures")
+    policies = list(report.policies.select_related("domain").prefetch_related("failures"))
     pretty = json.dumps(json.loads(report.raw_json), indent=2, ensure_ascii=False)
-    context = {"report": report, "policies": policies, "pretty": pretty}
+    context = {
+        "report": report,
+        "policies": policies,
+        "sessions": report_sessions(policies),
+        "pretty": pretty,
+    }
     return render(request, "reports/report_detail.html", context)
 
 
