@@ -13,6 +13,7 @@ from drf_spectacular.views import (
 
 from accounts.api import TenantView
 from domains.api import DomainDetailView, DomainListView, DomainVerifyView
+from domains.hosting.api import MtaStsVersionsView, MtaStsView
 from reports.api.views import (
     FailureListView,
     InboundDetailView,
@@ -39,6 +40,12 @@ urlpatterns = [
     path("domains", DomainListView.as_view(), name="api_domains"),
     path("domains/<int:pk>", DomainDetailView.as_view(), name="api_domain"),
     path("domains/<int:pk>/verify", DomainVerifyView.as_view(), name="api_domain_verify"),
+    path("domains/<int:pk>/mta-sts", MtaStsView.as_view(), name="api_domain_mta_sts"),
+    path(
+        "domains/<int:pk>/mta-sts/versions",
+        MtaStsVersionsView.as_view(),
+        name="api_domain_mta_sts_versions",
+    ),
     path("stats/daily", StatsDailyView.as_view(), name="api_stats_daily"),
     path("stats/breakdown", StatsBreakdownView.as_view(), name="api_stats_breakdown"),
     path("failures", FailureListView.as_view(), name="api_failures"),

@@ -171,6 +171,8 @@ ISOLATION = {
     "/api/v1/domains": ("get", None),
     "/api/v1/domains/{id}": ("get", "domain"),
     "/api/v1/domains/{id}/verify": ("post", "domain"),
+    "/api/v1/domains/{id}/mta-sts": ("get", "domain"),
+    "/api/v1/domains/{id}/mta-sts/versions": ("get", "domain"),
     "/api/v1/stats/daily": ("get", None),
     "/api/v1/reports": ("get", None),
     "/api/v1/reports/{id}": ("get", "report"),
