@@ -1,13 +1,27 @@
 """Serving hosted policies by Host name, from the cache, and Caddy's TLS ask."""
 
+import shutil
+import ssl
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from wsgiref.simple_server import WSGIRequestHandler, make_server
+
 import pytest
+import trustme
+from django.conf import settings
+from django.core.wsgi import get_wsgi_application
 from django.test import Client
 from django_scopes import scope, scopes_disabled
 
 from accounts.models import Tenant
+from domains.checks import domain_health_check
+from domains.dns import make_resolver
 from domains.hosting.models import ChangeSource, HostedPolicy
 from domains.hosting.services import PolicySettings, hosted_policy_update
 from domains.models import Domain
+from domains.stsfetch import fetch_sts_policy
 from tests.factories import make_domain, make_tenant
 
 pytestmark = pytest.mark.django_db
@@ -170,3 +184,63 @@ def test_the_ask_refuses_what_we_do_not_serve(sender: Client, acme: Tenant) -> N
     assert ask(sender, f"mta-sts.{pending.name}").status_code == 404
     assert ask(sender, "mta-sts.unknown.test").status_code == 404
     assert sender.get("/internal/tls-ask").status_code == 404
+
+
+# --- a sender's view: our own MTA-STS fetch over real HTTPS -----------------------------------
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def django_over_https(settings) -> Iterator[int]:
+    """This Django (its WSGI app) on a loopback port behind TLS, as Caddy would put it.
+
+    The certificate for mta-sts.acme.test comes from a test CA the fetch is told to trust;
+    the end-to-end path through Caddy and a real ACME CA is the Caddy part's to test.
+    """
+    ca = trustme.CA()
+    directory = Path(tempfile.mkdtemp(prefix="hosted-sts-"))
+    ca_file = directory / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("mta-sts.acme.test").configure_cert(context)
+    server = make_server("127.0.0.1", 0, get_wsgi_application(), handler_class=_QuietHandler)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    port = server.server_address[1]
+    settings.MTA_STS_PORT = port
+    settings.MTA_STS_CA_FILE = str(ca_file)
+    settings.MTA_STS_ALLOWED_ADDRESSES = ["127.0.0.1"]
+    settings.MTA_STS_TIMEOUT = 5.0
+    yield port
+    server.shutdown()
+    server.server_close()
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_our_own_fetch_gets_the_hosted_policy_over_https(dns, django_over_https: int) -> None:
+    acme = make_tenant("acme")
+    domain = make_domain(acme, "acme.test")
+    policy = host(domain, mode="enforce", mx=["mx.acme.test"], max_age=604800)
+    dns.add_a("mta-sts.acme.test", "127.0.0.1")
+    dns.add_mx("acme.test", "mx.acme.test")
+    dns.add_txt("_mta-sts.acme.test", f"v=STSv1; id={policy.policy_id}")
+
+    fetched = fetch_sts_policy(
+        "acme.test", resolver=make_resolver(), timeout=5.0, port=django_over_https,
+        ca_file=settings.MTA_STS_CA_FILE, allowed_addresses=frozenset({"127.0.0.1"}),
+    )  # fmt: skip
+    assert (fetched.ok, fetched.status, fetched.error_code) == (True, 200, "")
+    assert fetched.body == (
+        "version: STSv1\r\nmode: enforce\r\nmx: mx.acme.test\r\nmax_age: 604800\r\n"
+    )
+
+    with scope(tenant=acme):
+        checks = {c.kind: c for c in domain_health_check(domain=domain)}
+    codes = [f["code"] for f in checks["mta_sts"].findings]
+    assert codes == ["sts_record_ok", "sts_policy_ok"]
