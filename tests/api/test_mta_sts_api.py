@@ -1,7 +1,9 @@
 """REST API of hosted MTA-STS: read, replace, versions; validation, roles, isolation."""
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django_scopes import scopes_disabled
 
 from accounts.models import AuditEvent, KeyScope, Role, Tenant
@@ -144,3 +146,20 @@ def test_another_tenants_domain_is_404(domain: Domain, tail: str) -> None:
     with scopes_disabled():
         assert HostedPolicyVersion.objects.count() == 1
         assert HostedPolicy.objects.get().mode == "testing"
+
+
+def test_the_versions_list_costs_the_same_queries_however_long(domain: Domain) -> None:
+    client = writer(domain.tenant)
+    reader = api(key_for(domain.tenant))
+
+    def queries_for_versions() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert reader.get(url(domain, "/versions")).status_code == 200
+        return len(captured)
+
+    put(client, domain, GOOD)
+    queries_for_versions()  # the key's first use also records when it was used
+    few = queries_for_versions()
+    for max_age in range(86401, 86409):
+        put(client, domain, GOOD | {"max_age": max_age})
+    assert queries_for_versions() == few
