@@ -12,7 +12,7 @@ class HostedPolicyForm(forms.Form):
         label="Host the MTA-STS policy of this domain", required=False,
         help_text="Served at mta-sts.<domain> once the CNAME below is published.",
     )  # fmt: skip
-    mode = forms.ChoiceField(choices=StsMode.choices, widget=forms.RadioSelect)
+    mode = forms.ChoiceField(choices=StsMode.choices)
     mx = forms.CharField(
         label="MX patterns", required=False, widget=forms.Textarea(attrs={"rows": 4}),
         help_text="One per line: a host name (mx1.example.com) or *. and a host name "

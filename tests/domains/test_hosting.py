@@ -198,6 +198,11 @@ def test_the_page_prefills_the_mx_hosts_and_warns_of_uncovered_ones(
     assert 'id="mx-unused"' in body and "gone.acme.test" in body
 
 
+def test_mode_none_warns_of_no_uncovered_host(owner: Client, domain: Domain) -> None:
+    update(domain, mode="none", mx=[])
+    assert 'id="mx-uncovered"' not in owner.get(page(domain)).content.decode()
+
+
 def test_an_admin_saves_a_version_and_sees_what_to_publish(
     owner: Client, domain: Domain, settings
 ) -> None:
