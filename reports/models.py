@@ -10,6 +10,7 @@ from reports.digests.models import DigestDelivery
 from reports.inbound.models import (
     Channel,
     InboundMessage,
+    InboundRefusal,
     MailboxFailure,
     MailboxSource,
     Status,
@@ -26,6 +27,6 @@ from reports.ingest.models import (
 
 __all__ = [
     "Alert", "AlertKind", "Channel", "DailyFailure", "DailyStat", "DigestDelivery",
-    "FailureDetail", "InboundMessage", "MailboxFailure", "MailboxSource", "PolicyResult",
-    "PolicyType", "Report", "Status", "TlsMode",
+    "FailureDetail", "InboundMessage", "InboundRefusal", "MailboxFailure", "MailboxSource",
+    "PolicyResult", "PolicyType", "Report", "Status", "TlsMode",
 ]  # fmt: skip

@@ -2,7 +2,8 @@
 
 * Inbound messages (the raw bytes as they arrived), ``INBOUND_RETENTION_DAYS`` after they
   arrived, once they have an outcome: a stored report keeps its own JSON. Messages still
-  waiting are never deleted.
+  waiting are never deleted. The record of mail a door refused over a limit
+  (``InboundRefusal``, a row per tenant, day, door and limit) goes after as long.
 * Reports, with their policies and failure details, ``REPORT_RETENTION_DAYS`` after the
   day they count for. The daily rollups stay, so dashboards, digests and the API's daily
   figures for older days do not change.
@@ -25,7 +26,14 @@ from django.utils import timezone
 
 from accounts.tenancy import across_tenants
 from domains.models import CheckStatus, DnsCheck
-from reports.models import FailureDetail, InboundMessage, PolicyResult, Report, Status
+from reports.models import (
+    FailureDetail,
+    InboundMessage,
+    InboundRefusal,
+    PolicyResult,
+    Report,
+    Status,
+)
 
 CHUNK = 2000
 
@@ -33,6 +41,7 @@ CHUNK = 2000
 @dataclass(slots=True)
 class Purged:
     inbound: int = 0
+    refusals: int = 0
     reports: int = 0
     dns_checks: int = 0
     more: bool = False
@@ -46,6 +55,7 @@ def purge_expired(*, seconds: float = 120.0, now: datetime | None = None) -> Pur
     with across_tenants("retention purge: deletes every tenant's expired rows"):
         for name, expired, delete in (
             ("inbound", _expired_inbound(now), _inbound_delete),
+            ("refusals", _expired_refusals(now), _refusals_delete),
             ("reports", _expired_reports(now), _reports_delete),
             ("dns_checks", _expired_checks(now), _checks_delete),
         ):
@@ -78,6 +88,15 @@ def _expired_inbound(now: datetime) -> QuerySet | None:
 def _inbound_delete(ids: list[int]) -> None:
     Report.objects.filter(inbound_id__in=ids).update(inbound=None)
     InboundMessage.objects.filter(pk__in=ids).delete()
+
+
+def _expired_refusals(now: datetime) -> QuerySet | None:
+    cutoff = _cutoff(settings.INBOUND_RETENTION_DAYS, now)
+    return None if cutoff is None else InboundRefusal.objects.filter(day__lt=cutoff.date())
+
+
+def _refusals_delete(ids: list[int]) -> None:
+    InboundRefusal.objects.filter(pk__in=ids).delete()
 
 
 def _expired_reports(now: datetime) -> QuerySet | None:

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from domains.models import CheckKind, CheckStatus, DnsCheck
+from reports.inbound.models import Limit
 from reports.inbound.store import inbound_store
 from reports.ingest.retention import purge_expired
 from reports.models import (
@@ -16,6 +17,7 @@ from reports.models import (
     DailyStat,
     FailureDetail,
     InboundMessage,
+    InboundRefusal,
     PolicyResult,
     Report,
 )
@@ -156,3 +158,22 @@ def test_the_beat_task_purges_on_a_real_worker(settings, celery_worker) -> None:
     wait_until(lambda: not _exists(InboundMessage, message.pk), timeout=30)
     with scope(tenant=acme):
         assert Report.objects.get().inbound_id is None
+
+
+def test_refusal_records_go_after_the_inbound_retention(settings) -> None:
+    settings.INBOUND_RETENTION_DAYS = 90
+    acme = make_tenant("acme")
+    now = timezone.now()
+    with scope(tenant=acme):
+        for age in (100, 91, 89, 0):
+            InboundRefusal.objects.create(
+                tenant=acme, day=(now - timedelta(days=age)).date(), channel=Channel.SMTP,
+                limit=Limit.DAILY_MESSAGES, count=1, first_at=now, last_at=now,
+            )  # fmt: skip
+
+    purged = purge_expired()
+
+    assert purged.refusals == 2
+    with scope(tenant=acme):
+        ages = sorted((now.date() - r.day).days for r in InboundRefusal.objects.all())
+    assert ages == [0, 89]
