@@ -10,7 +10,7 @@ from domains.stspolicy import MAX_AGE_LIMIT
 class HostedPolicyForm(forms.Form):
     enabled = forms.BooleanField(
         label="Host the MTA-STS policy of this domain", required=False,
-        help_text="Served at mta-sts.<domain> once the CNAME below is published.",
+        help_text="Served at this domain's mta-sts. name once the CNAME below is published.",
     )  # fmt: skip
     mode = forms.ChoiceField(choices=StsMode.choices)
     mx = forms.CharField(
