@@ -70,6 +70,7 @@ BOOLEANS = {
     "INBOUND_SMTP_LMTP": "INBOUND_SMTP_LMTP",
     "TLSRPT_VERIFY_DKIM": "TLSRPT_VERIFY_DKIM",
     "CELERY_TASK_ALWAYS_EAGER": "CELERY_TASK_ALWAYS_EAGER",
+    "HOSTED_MTA_STS": "HOSTED_MTA_STS",
 }
 BOOLEAN_PROBE = (
     "import json, django; from django.conf import settings; django.setup();"
