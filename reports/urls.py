@@ -6,10 +6,15 @@ from reports.dashboards import views as dashboard_views
 from reports.digests import views as digest_views
 from reports.inbound import mailbox_views, views
 from reports.inbound.http import tlsrpt_post
+from reports.readiness import views as readiness_views
 
 tenant_patterns = [
     path("", dashboard_views.tenant_home, name="tenant_home"),
     path("domains/<int:pk>/dashboard/", dashboard_views.domain_dashboard, name="domain_dashboard"),
+    path(
+        "domains/<int:pk>/readiness/", readiness_views.domain_readiness_card,
+        name="domain_readiness",
+    ),  # fmt: skip
     path("reports/", dashboard_views.report_list, name="report_list"),
     path("reports/<int:pk>/", dashboard_views.report_detail, name="report_detail"),
     path("reports/<int:pk>/raw", dashboard_views.report_raw, name="report_raw"),

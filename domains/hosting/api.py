@@ -1,7 +1,7 @@
 """REST API of hosted MTA-STS: read and replace a domain's policy, list its versions.
 
-``readiness`` (whether the domain is ready to enforce, from its reports) is not computed
-yet: it is always null until that part lands.
+``readiness`` (whether the domain is ready to enforce, from its reports) is computed by
+the reports app, which registers it in ``domains.hosting.readiness`` (apps import downward).
 """
 
 from typing import Any
@@ -19,6 +19,7 @@ from accounts.api_schema import ErrorSerializer
 from accounts.models import User
 from domains.hosting.models import ChangeSource, HostedPolicyVersion, StsMode, TxtMode
 from domains.hosting.policy import PolicyError
+from domains.hosting.readiness import readiness_for
 from domains.hosting.selectors import HostingView, hosting_view
 from domains.hosting.services import PolicySettings, hosted_policy_update
 from domains.models import Domain
@@ -75,7 +76,11 @@ class MtaStsSerializer(MtaStsSettingsSerializer):
     policy_url = serializers.URLField()
     txt_record = DnsRecordSerializer(allow_null=True, help_text="The _mta-sts record to publish.")
     cname_record = DnsRecordSerializer(help_text="Point mta-sts.<domain> at us.")
-    readiness = serializers.JSONField(allow_null=True, help_text="Not computed yet: null.")
+    readiness = serializers.JSONField(
+        allow_null=True,
+        help_text="Ready to enforce? verdict (ready, not_ready, not_enough_data, not_testing), "
+        "summary, window, coverage, evidence: see the README's Hosted MTA-STS section.",
+    )
 
 
 def _body(view: HostingView) -> dict[str, Any]:
@@ -86,7 +91,7 @@ def _body(view: HostingView) -> dict[str, Any]:
         "auto": {"promote": policy.auto_promote, "rollback": policy.auto_rollback},
         "policy_id": policy.policy_id, "policy_text": view.text, "policy_url": view.url,
         "txt_record": vars(view.txt) if policy.policy_id else None,
-        "cname_record": vars(view.cname), "readiness": None,
+        "cname_record": vars(view.cname), "readiness": readiness_for(policy.domain),
     }  # fmt: skip
 
 

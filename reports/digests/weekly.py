@@ -31,12 +31,14 @@ from reports.dashboards.advice import advice
 from reports.dashboards.periods import Period
 from reports.dashboards.selectors import Totals
 from reports.digests.models import DigestDelivery
+from reports.readiness.verdicts import NOT_TESTING, Readiness, domain_readiness
 from tlsrpt_saas.mail import email_build
 
 logger = logging.getLogger(__name__)
 
 SEND_HOUR = 7  # local time on the digest day, once the weekend's reports are mostly in
 TOP_FAILURE_TYPES = 3
+TOP_READINESS_EVIDENCE = 3
 NEW_REPORTER_LOOKBACK_WEEKS = 4
 BAR_WIDTH = 120  # pixels
 UNSUBSCRIBE_SALT = "digest-unsubscribe"
@@ -93,6 +95,13 @@ class DomainDigest:
     silent_reporters: list[Reporter]
     dns_problems: list[DnsProblem]
     dashboard_url: str
+    readiness: Readiness | None = None  # only for a policy in testing
+
+    @property
+    def readiness_evidence(self) -> list[str]:
+        """The top lines of evidence, biggest first."""
+        found = self.readiness.evidence if self.readiness else []
+        return [e.text for e in found[:TOP_READINESS_EVIDENCE]]
 
     @property
     def sessions_change(self) -> int:
@@ -144,7 +153,11 @@ class DomainDigest:
     def noteworthy(self) -> bool:
         """Whether there is more to say than the figures of the overview table."""
         return bool(
-            self.totals.failed or self.new_reporters or self.silent_reporters or self.dns_problems
+            self.totals.failed
+            or self.new_reporters
+            or self.silent_reporters
+            or self.dns_problems
+            or self.readiness
         )
 
 
@@ -244,6 +257,7 @@ def digest_build(*, tenant: Tenant, week_start: date) -> Digest:
             silent_reporters=_silent_reporters(summary.domain, period),
             dns_problems=_dns_problems(checks.get(summary.domain.pk, {})),
             dashboard_url=_url("domain_dashboard", tenant, period, summary.domain.pk),
+            readiness=_readiness(summary.domain, period),
         )
         for summary in selectors.overview(domains, period)
     ]
@@ -287,6 +301,12 @@ def _new_reporters(domain: Domain, period: Period) -> list[str]:
 def _silent_reporters(domain: Domain, period: Period) -> list[Reporter]:
     rows = reporters.organizations(domain, period)
     return [Reporter(row.organization, row.last_day) for row in rows if row.silent]
+
+
+def _readiness(domain: Domain, period: Period) -> Readiness | None:
+    """Readiness to enforce over the window ending with the week; None unless in testing."""
+    found = domain_readiness(domain, today=period.end + timedelta(days=1))
+    return None if found.verdict == NOT_TESTING else found
 
 
 def _dns_problems(checks: dict) -> list[DnsProblem]:

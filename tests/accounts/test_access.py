@@ -137,6 +137,7 @@ ROUTES = {
     ("mailbox_toggle", "post"): (Role.ADMIN, _pk("mailbox"), {}),
     ("mailbox_delete", "post"): (Role.ADMIN, _pk("mailbox"), {}),
     ("domain_dashboard", "get"): (Role.VIEWER, _pk("domain"), None),
+    ("domain_readiness", "get"): (Role.VIEWER, _pk("domain"), None),
     ("report_list", "get"): (Role.VIEWER, None, None),
     ("report_detail", "get"): (Role.VIEWER, _pk("report"), None),
     ("report_raw", "get"): (Role.VIEWER, _pk("report"), None),
