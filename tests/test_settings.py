@@ -116,6 +116,7 @@ def test_an_empty_boolean_means_its_default() -> None:
     assert json.loads(result.stdout) == {
         "DEBUG": False, "SESSION_COOKIE_SECURE": True, "SECURE_SSL_REDIRECT": True,
         "INBOUND_SMTP_LMTP": False, "TLSRPT_VERIFY_DKIM": True, "CELERY_TASK_ALWAYS_EAGER": False,
+        "HOSTED_MTA_STS": True,
     }  # fmt: skip
 
 
