@@ -53,7 +53,8 @@ BOUNCING_TYPES = frozenset({
     "starttls-not-supported", "certificate-host-mismatch", "certificate-expired",
     "certificate-not-trusted", "validation-failure",
 })  # fmt: skip
-NOT_DELIVERED_WITHOUT_POLICY = frozenset(
+# The sender could not get the policy, so it delivered (and would) as without MTA-STS.
+POLICY_NOT_OBTAINED = frozenset(
     {"sts-policy-fetch-error", "sts-policy-invalid", "sts-webpki-invalid"}
 )
 NO_MX = "(no MX named)"
@@ -184,7 +185,7 @@ def domain_readiness(
     failures = _failures(domain, window)
     coverage = _coverage(domain, window, failures)
     evidence = _evidence(failures, window, BOUNCING_TYPES)
-    notes = _evidence(failures, window, NOT_DELIVERED_WITHOUT_POLICY)
+    notes = _evidence(failures, window, POLICY_NOT_OBTAINED)
     return Readiness(_verdict(mode, coverage, evidence), window, coverage, evidence, notes, mode)
 
 
@@ -212,7 +213,7 @@ def _failures(domain: Domain, window: Window) -> list[_Failure]:
             domain=domain,
             policy_type=PolicyType.STS,
             day__range=(window.start, window.end),
-            result_type__in=BOUNCING_TYPES | NOT_DELIVERED_WITHOUT_POLICY,
+            result_type__in=BOUNCING_TYPES | POLICY_NOT_OBTAINED,
         )
         .values_list("day", "result_type", "receiving_mx", "organization", "count")
         .order_by()
