@@ -11,12 +11,12 @@ policy: a DANE failure is about TLSA records, not MTA-STS, and a sender doing DA
 ignores MTA-STS anyway (RFC 8461 §2).
 
 The ``sts-*`` types (``sts-policy-fetch-error``, ``sts-policy-invalid``,
-``sts-webpki-invalid``) do *not* bounce, so they do not block: a sender that cannot fetch
-or authenticate the policy, and has no unexpired cached one, "MUST continue with delivery
-as though the domain has not implemented MTA-STS" (RFC 8461 §3.3), and one that has a
-cached policy keeps applying it (§5.1), whose failures would be reported as the types
-above. They still mean those senders are not protected by the policy, so they are listed
-apart as notes.
+``sts-webpki-invalid``) block too, as the issue that asked for this verdict says, though
+they bounce nothing themselves: a sender that cannot fetch or authenticate the policy
+delivers "as though the domain has not implemented MTA-STS" (RFC 8461 §3.3). So its
+sessions were never checked against the policy, and its successes prove nothing about
+what ``enforce`` would do; the policy must reach senders before the data can say "ready".
+They are listed apart (``notes``) because their fix is the policy's hosting, not an MX.
 
 **The window** is the last ``window_days`` whole UTC report days before today (a report
 counts for the day it starts, and a day's reports arrive the day after). Coverage counts
@@ -53,7 +53,7 @@ BOUNCING_TYPES = frozenset({
     "starttls-not-supported", "certificate-host-mismatch", "certificate-expired",
     "certificate-not-trusted", "validation-failure",
 })  # fmt: skip
-# The sender could not get the policy, so it delivered (and would) as without MTA-STS.
+# The sender could not get the policy: it delivered unchecked, so its sessions prove nothing.
 POLICY_NOT_OBTAINED = frozenset(
     {"sts-policy-fetch-error", "sts-policy-invalid", "sts-webpki-invalid"}
 )
@@ -122,7 +122,7 @@ class Readiness:
     window: Window
     coverage: Coverage
     evidence: list[Evidence] = field(default_factory=list)
-    notes: list[Evidence] = field(default_factory=list)  # sts-* failures: no bounce
+    notes: list[Evidence] = field(default_factory=list)  # sts-*: the policy did not reach them
     mode: ModeSeen | None = None
 
     min_reporters: int = MIN_REPORTERS
@@ -186,13 +186,14 @@ def domain_readiness(
     coverage = _coverage(domain, window, failures)
     evidence = _evidence(failures, window, BOUNCING_TYPES)
     notes = _evidence(failures, window, POLICY_NOT_OBTAINED)
-    return Readiness(_verdict(mode, coverage, evidence), window, coverage, evidence, notes, mode)
+    verdict = _verdict(mode, coverage, evidence + notes)
+    return Readiness(verdict, window, coverage, evidence, notes, mode)
 
 
-def _verdict(mode: ModeSeen | None, coverage: Coverage, evidence: list[Evidence]) -> str:
+def _verdict(mode: ModeSeen | None, coverage: Coverage, blocking: list[Evidence]) -> str:
     if mode is None or mode.mode != "testing":
         return NOT_TESTING
-    if evidence:
+    if blocking:
         return NOT_READY
     enough = len(coverage.reporters) >= MIN_REPORTERS and coverage.days_with_reports >= MIN_DAYS
     return READY if enough else NOT_ENOUGH_DATA
@@ -273,6 +274,11 @@ def _summary(r: Readiness) -> str:
         return (
             f"The {source} MTA-STS policy is in {r.mode.mode} mode: readiness is judged "
             "for a policy in testing mode."
+        )
+    if r.verdict == NOT_READY and not r.evidence:
+        return (
+            f"The MTA-STS policy did not reach every sender in the last {r.window.days} days "
+            f"(fetch or validation errors), so their sessions were not checked against it; {seen}."
         )
     if r.verdict == NOT_READY:
         return (

@@ -203,17 +203,20 @@ def test_dane_failures_are_not_about_mta_sts(acme: Tenant, karlsen: Domain, toda
     assert found.evidence == [] and found.notes == []
 
 
-def test_policy_fetch_errors_are_noted_but_do_not_bounce(clean: Domain, today: date) -> None:
+def test_policy_fetch_errors_block_readiness_and_are_listed_apart(
+    clean: Domain, today: date
+) -> None:
     day = today - timedelta(days=2)
     fetch = {"sts": [failure("sts-policy-fetch-error", "", 6)]}
     ingest(clean.tenant, shifted(GOOGLE, day, fetch), "fetch.json")
 
     found = verdict_of(clean)
 
-    assert found.verdict == "ready"
+    assert found.verdict == "not_ready" and found.evidence == []
     assert [e.text for e in found.notes] == [
         "(no MX named): sts-policy-fetch-error on 1 of 14 days, seen by Google Inc., 6 sessions"
     ]
+    assert found.summary.startswith("The MTA-STS policy did not reach every sender")
 
 
 def test_the_published_policy_mode_comes_from_the_health_check(acme: Tenant, today: date) -> None:
