@@ -8,6 +8,7 @@ from django.http import HttpRequest
 
 from accounts.audit import audit_record
 from accounts.models import Tenant, User
+from domains.hosting.serving import served_refresh_on_commit
 from domains.models import Domain
 from domains.names import DomainNameError, domain_name_validate
 
@@ -49,4 +50,5 @@ def domain_remove(*, domain: Domain, actor: User | None, request: HttpRequest | 
             summary=f"Removed {domain.name} and {deleted} of its reports", request=request,
         )  # fmt: skip
         domain.delete()
+        served_refresh_on_commit(domain.name)
     return deleted

@@ -22,6 +22,7 @@ from accounts.audit import audit_record
 from accounts.models import User
 from domains.checks import check_tlsrpt, tlsrpt_summary
 from domains.dns import DnsTemporaryError, make_resolver, txt_records
+from domains.hosting.serving import served_refresh_on_commit
 from domains.models import Domain, VerifiedBy
 from domains.notices import unverified_notice_send
 from tlsrpt_saas.queueing import task_queue_on_commit
@@ -98,6 +99,7 @@ def _verified(domain: Domain, actor: User | None) -> None:
         summary=f"Verified ownership of {domain.name}",
     )  # fmt: skip
     task_queue_on_commit(CHECK_DOMAIN_HEALTH, domain.pk)
+    served_refresh_on_commit(domain.name)
 
 
 def _ownership_missing(domain: Domain, now: datetime) -> None:
@@ -114,6 +116,7 @@ def _ownership_missing(domain: Domain, now: datetime) -> None:
         f"{settings.DOMAIN_UNVERIFY_AFTER_DAYS} days",
     )  # fmt: skip
     transaction.on_commit(lambda: unverified_notice_send(domain=domain))
+    served_refresh_on_commit(domain.name)
 
 
 def domain_operator_verify(*, domain: Domain, actor: User | None = None) -> bool:
@@ -136,6 +139,7 @@ def domain_operator_verify(*, domain: Domain, actor: User | None = None) -> bool
             summary=f"Verified {domain.name} by an operator (no ownership record needed)",
         )  # fmt: skip
         task_queue_on_commit(CHECK_DOMAIN_HEALTH, domain.pk)
+        served_refresh_on_commit(domain.name)
     return True
 
 

@@ -19,6 +19,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 
 from accounts.tenancy import across_tenants
@@ -83,6 +84,12 @@ def served_policy(domain_name: str) -> str:
 def served_refresh(domain_name: str) -> None:
     """Rewrite the cached answer of ``domain_name`` from the database (after a change)."""
     _store(_KEY + domain_name, _lookup(domain_name))
+
+
+def served_refresh_on_commit(domain_name: str) -> None:
+    """``served_refresh`` once the transaction commits: a domain was verified, unverified or
+    removed, which decides whether its policy is served, so no sender waits out the cache."""
+    transaction.on_commit(lambda: served_refresh(domain_name))
 
 
 def _store(key: str, text: str) -> None:

@@ -20,8 +20,10 @@ from domains.checks import domain_health_check
 from domains.dns import make_resolver
 from domains.hosting.models import ChangeSource, HostedPolicy
 from domains.hosting.services import PolicySettings, hosted_policy_update
+from domains.lifecycle import domain_remove
 from domains.models import Domain
 from domains.stsfetch import fetch_sts_policy
+from domains.verification import domain_operator_verify
 from tests.factories import make_domain, make_tenant
 
 pytestmark = pytest.mark.django_db
@@ -244,3 +246,26 @@ def test_our_own_fetch_gets_the_hosted_policy_over_https(dns, django_over_https:
         checks = {c.kind: c for c in domain_health_check(domain=domain)}
     codes = [f["code"] for f in checks["mta_sts"].findings]
     assert codes == ["sts_record_ok", "sts_policy_ok"]
+
+
+def test_a_removed_domain_is_not_served_from_the_cache(
+    django_capture_on_commit_callbacks, sender: Client, domain: Domain
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        host(domain)
+    assert sender.get(URL, HTTP_HOST=HOST).status_code == 200  # now cached
+    with django_capture_on_commit_callbacks(execute=True), scope(tenant=domain.tenant):
+        domain_remove(domain=domain, actor=None)
+    assert sender.get(URL, HTTP_HOST=HOST).status_code == 404
+
+
+def test_a_domain_verified_again_is_served_at_once(
+    django_capture_on_commit_callbacks, sender: Client, domain: Domain
+) -> None:
+    host(domain)
+    with scopes_disabled():
+        Domain.objects.filter(pk=domain.pk).update(verified_at=None)
+    assert sender.get(URL, HTTP_HOST=HOST).status_code == 404  # cached as not served
+    with django_capture_on_commit_callbacks(execute=True), scope(tenant=domain.tenant):
+        domain_operator_verify(domain=domain)
+    assert sender.get(URL, HTTP_HOST=HOST).status_code == 200
