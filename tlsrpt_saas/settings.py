@@ -275,6 +275,14 @@ ACME_DIRECTORY_URL = env.str(
     "ACME_DIRECTORY_URL", default="https://acme-v02.api.letsencrypt.org/directory"
 )
 ACME_EMAIL = env.str("ACME_EMAIL", default="")
+# Hosted _mta-sts TXT records (domains.hosting.dns_zone): customers may CNAME
+# _mta-sts.<domain> to a name in HOSTED_DNS_ZONE, which our PowerDNS (compose profile
+# `dns`) answers from PostgreSQL; empty, or on SQLite, only customers publish the record.
+# HOSTED_DNS_NAMESERVERS: the zone's NS host names (the first one also in its SOA).
+HOSTED_DNS_ZONE = env.str("HOSTED_DNS_ZONE", default="").strip().rstrip(".").lower()
+HOSTED_DNS_NAMESERVERS = [
+    name.strip().rstrip(".").lower() for name in env.list("HOSTED_DNS_NAMESERVERS", default=[])
+]
 
 # Alerts: an alert closed and reopened within this many hours is not emailed again; an
 # MTA-STS policy in mode testing this many days raises one.

@@ -59,7 +59,8 @@ class MtaStsSettingsSerializer(serializers.Serializer):
     max_age = serializers.IntegerField(min_value=1, max_value=MAX_AGE_LIMIT)
     txt_mode = serializers.ChoiceField(
         choices=TxtMode.choices, default=TxtMode.CUSTOMER,
-        help_text="Who publishes the _mta-sts TXT record; only customer is offered for now.",
+        help_text="Who publishes the _mta-sts TXT record; hosted (our DNS server answers it "
+        "at a name txt_record's CNAME points to) only where the server has HOSTED_DNS_ZONE.",
     )  # fmt: skip
     auto = AutoSerializer(required=False, help_text="Missing: both off.")
 
@@ -74,7 +75,10 @@ class MtaStsSerializer(MtaStsSettingsSerializer):
     policy_id = serializers.CharField(help_text="Empty until the policy is first saved.")
     policy_text = serializers.CharField(help_text="The policy file exactly as served.")
     policy_url = serializers.URLField()
-    txt_record = DnsRecordSerializer(allow_null=True, help_text="The _mta-sts record to publish.")
+    txt_record = DnsRecordSerializer(
+        allow_null=True, help_text="The _mta-sts record to publish: TXT, or in txt_mode hosted "
+        "a CNAME to our DNS zone (published once).",
+    )  # fmt: skip
     cname_record = DnsRecordSerializer(help_text="Point mta-sts.<domain> at us.")
     readiness = serializers.JSONField(
         allow_null=True,

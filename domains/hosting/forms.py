@@ -2,6 +2,7 @@
 
 from django import forms
 
+from domains.hosting import dns_zone
 from domains.hosting.models import StsMode, TxtMode
 from domains.hosting.policy import PolicyError, mx_patterns_normalize
 from domains.stspolicy import MAX_AGE_LIMIT
@@ -22,11 +23,19 @@ class HostedPolicyForm(forms.Form):
         label="max_age (seconds)", min_value=1, max_value=MAX_AGE_LIMIT,
         help_text="How long senders keep the policy.",
     )  # fmt: skip
-    # Only the customer publishes the TXT record until our DNS server can answer it.
     txt_mode = forms.ChoiceField(
-        label="_mta-sts TXT record", choices=[(TxtMode.CUSTOMER, TxtMode.CUSTOMER.label)],
-        initial=TxtMode.CUSTOMER, widget=forms.HiddenInput,
+        label="_mta-sts TXT record", choices=TxtMode.choices, initial=TxtMode.CUSTOMER,
+        widget=forms.RadioSelect, help_text="Ours: publish the CNAME shown once, and our "
+        "DNS server answers with each new policy id, so a change needs no DNS edit.",
     )  # fmt: skip
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        if not dns_zone.offered():  # only the customer can publish the TXT record here
+            field = self.fields["txt_mode"]
+            field.choices = [(TxtMode.CUSTOMER, TxtMode.CUSTOMER.label)]  # type: ignore[attr-defined]
+            field.widget = forms.HiddenInput()
+            self.initial["txt_mode"] = TxtMode.CUSTOMER
 
     def clean_mx(self) -> list[str]:
         return self.cleaned_data["mx"].split()

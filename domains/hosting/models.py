@@ -1,5 +1,7 @@
 """A domain's hosted MTA-STS policy and its versions (gathered in ``domains.models``)."""
 
+import secrets
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -19,6 +21,11 @@ class TxtMode(models.TextChoices):
 
     CUSTOMER = "customer", "The customer publishes it"
     HOSTED = "hosted", "Our DNS server answers it"
+
+
+def dns_label_new() -> str:
+    """A random label naming a domain's TXT record in our DNS zone (see ``dns_zone``)."""
+    return secrets.token_hex(10)
 
 
 class ChangeSource(models.TextChoices):
@@ -41,6 +48,8 @@ class HostedPolicy(models.Model):
     # RFC 8461 §3.1: what the _mta-sts TXT record must name for senders to refetch.
     policy_id = models.CharField(max_length=32, blank=True)
     txt_mode = models.CharField(max_length=16, choices=TxtMode.choices, default=TxtMode.CUSTOMER)
+    # txt_mode hosted: our DNS server answers <dns_label>.<HOSTED_DNS_ZONE> with the id.
+    dns_label = models.CharField(max_length=20, unique=True, default=dns_label_new, editable=False)
     # Opt-in automation (stored now; the loop that acts on them comes later).
     auto_promote = models.BooleanField(default=False)
     auto_rollback = models.BooleanField(default=False)

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils import timezone
 
-from domains.hosting.models import HostedPolicy, HostedPolicyVersion, StsMode
+from domains.hosting import dns_zone
+from domains.hosting.models import HostedPolicy, HostedPolicyVersion, StsMode, TxtMode
 from domains.hosting.policy import (
     ONE_DAY,
     Coverage,
@@ -55,6 +56,14 @@ def txt_record(domain_name: str, policy_id: str) -> DnsRecord:
     return DnsRecord(f"_mta-sts.{domain_name}", "TXT", f"v=STSv1; id={policy_id}")
 
 
+def id_record(domain_name: str, policy: HostedPolicy) -> DnsRecord:
+    """What the customer publishes at ``_mta-sts.<domain>``: in txt_mode hosted, once, a
+    CNAME to the name our DNS server answers with the id; otherwise the TXT record itself."""
+    if policy.txt_mode == TxtMode.HOSTED and dns_zone.offered():
+        return DnsRecord(f"_mta-sts.{domain_name}", "CNAME", f"{dns_zone.record_name(policy)}.")
+    return txt_record(domain_name, policy.policy_id)
+
+
 def cname_record(domain_name: str) -> DnsRecord:
     """Where ``mta-sts.<domain>`` points so that senders reach us."""
     return DnsRecord(f"mta-sts.{domain_name}", "CNAME", settings.HOSTED_MTA_STS_TARGET)
@@ -73,6 +82,7 @@ class HostingView:
     mx_hosts: list[str]
     recommended_max_age: int
     recommended_why: str
+    hosted_dns_unavailable: str = ""  # why txt_mode hosted is not offered; "" when it is
 
 
 def hosting_view(domain: Domain, policy: HostedPolicy | None = None) -> HostingView:
@@ -81,9 +91,10 @@ def hosting_view(domain: Domain, policy: HostedPolicy | None = None) -> HostingV
     recommended, why = recommended_max_age(policy.mode, _days_enforced(policy))
     return HostingView(
         policy=policy, text=policy_text(content), url=policy_url(domain.name),
-        txt=txt_record(domain.name, policy.policy_id), cname=cname_record(domain.name),
+        txt=id_record(domain.name, policy), cname=cname_record(domain.name),
         coverage=mx_coverage(policy.mx, domain.mx_hosts), mx_hosts=list(domain.mx_hosts),
         recommended_max_age=recommended, recommended_why=why,
+        hosted_dns_unavailable=dns_zone.unavailable_reason(),
     )  # fmt: skip
 
 

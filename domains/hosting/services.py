@@ -4,7 +4,9 @@
 max_age) or turning hosting on gets a new policy id, which the ``_mta-sts`` TXT record
 must then name; a change of settings alone (TXT mode, automation) keeps the id. Each
 change leaves a ``HostedPolicyVersion`` and an audit event in its transaction, and the
-served answer for ``mta-sts.<domain>`` is refreshed once it commits.
+served answer for ``mta-sts.<domain>`` is refreshed once it commits. In txt_mode hosted
+our DNS server reads the policy's row itself (``dns_zone``), so its answer changes with
+this transaction.
 """
 
 from dataclasses import dataclass, replace
@@ -17,7 +19,7 @@ from django.utils import timezone
 
 from accounts.audit import audit_record
 from accounts.models import User
-from domains.hosting import serving
+from domains.hosting import dns_zone, serving
 from domains.hosting.models import ChangeSource, HostedPolicy, HostedPolicyVersion, TxtMode
 from domains.hosting.policy import (
     PolicyError,
@@ -56,10 +58,12 @@ def _validated(domain: Domain, wanted: PolicySettings) -> PolicySettings:
             "domain_not_verified",
             f"{domain.name} is not verified yet: hosting starts once its ownership is proven.",
         )
-    if wanted.txt_mode != TxtMode.CUSTOMER:
+    if wanted.txt_mode not in TxtMode.values:
+        raise PolicyError("txt_mode_unavailable", "txt_mode is customer or hosted.")
+    if wanted.txt_mode == TxtMode.HOSTED and not dns_zone.offered():
         raise PolicyError(
             "txt_mode_unavailable",
-            "Only txt_mode customer is offered: this server does not answer DNS yet.",
+            f"Only txt_mode customer is offered: {dns_zone.unavailable_reason()}.",
         )
     if wanted.enabled and not settings.HOSTED_MTA_STS:
         raise PolicyError("hosting_off", "This server does not host MTA-STS policies.")
@@ -102,6 +106,8 @@ def hosted_policy_update(
             summary += f"; new policy id {policy.policy_id}"
         policy.updated_at = now
         policy.save()
+        if dns_zone.offered():  # our DNS server answers from these rows once this commits
+            dns_zone.zone_sync()
         _record(policy, actor=actor, source=source, summary=summary, now=now, request=request)
         transaction.on_commit(lambda: serving.served_refresh(domain.name))
     return policy
