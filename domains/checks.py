@@ -18,7 +18,7 @@ from domains import records as grammar
 from domains.dane import TlsaSet, dane_findings
 from domains.dns import DnsTemporaryError, lookup, make_resolver
 from domains.findings import Finding, Level, worst_level
-from domains.hosting.selectors import current_policy_id
+from domains.hosting.selectors import DnsRecord, expected_id_record
 from domains.models import CheckKind, CheckStatus, DnsCheck, Domain
 from domains.stsfetch import fetch_sts_policy
 
@@ -119,9 +119,11 @@ def check_mta_sts(
     mx_hosts: list[str] | None,
     resolver: dns.resolver.Resolver,
     hosted_id: str | None = None,
+    hosted_record: DnsRecord | None = None,
 ) -> CheckResult:
     """The ``_mta-sts`` record and the policy it announces; ``hosted_id``: the id of the
-    policy we host for ``name`` (None when we host none), which the record must name."""
+    policy we host for ``name`` (None when we host none), which the record must name;
+    ``hosted_record``: what the customer publishes for it (TXT, or a CNAME to our zone)."""
     outcome = CheckResult(CheckKind.MTA_STS)
     record_name = f"_mta-sts.{name}"
     try:
@@ -133,19 +135,25 @@ def check_mta_sts(
     policy_id, findings = grammar.sts_record_findings(found.records or None, domain=name)
     outcome.findings += findings
     if policy_id is not None and hosted_id is not None and policy_id != hosted_id:
-        outcome.findings.append(_id_not_current(name, policy_id, hosted_id))
+        outcome.findings.append(_id_not_current(name, policy_id, hosted_id, hosted_record))
     if policy_id is not None:
         outcome.findings += _policy_findings(name, mx_hosts, resolver, outcome.records)
     return outcome
 
 
-def _id_not_current(name: str, published: str, hosted: str) -> Finding:
+def _id_not_current(
+    name: str, published: str, hosted: str, record: DnsRecord | None = None
+) -> Finding:
     # Senders refetch a policy only when the record's id changes (RFC 8461 §3.3).
+    fix = f"Change the TXT record at _mta-sts.{name} to: v=STSv1; id={hosted}"
+    if record is not None and record.type == "CNAME":  # our DNS server answers the id
+        fix = (f"Replace the TXT record at _mta-sts.{name} with a CNAME to {record.value}: "
+               "our DNS server answers there with each new id.")  # fmt: skip
     return Finding(
         Level.WARNING, "sts_id_not_current",
         f"_mta-sts.{name} names policy id {published}, but the policy we host for {name} "
         f"is {hosted}: senders that fetched an older version keep it until its max_age ends.",
-        f"Change the TXT record at _mta-sts.{name} to: v=STSv1; id={hosted}",
+        fix,
     )  # fmt: skip
 
 
@@ -214,7 +222,7 @@ def run_checks(domain: Domain) -> tuple[list[CheckResult], list[str] | None]:
     mx_validated = bool(mx.records.get("dnssec_validated"))
     outcomes = [
         check_tlsrpt(domain, resolver),
-        check_mta_sts(domain.name, mx_hosts, resolver, current_policy_id(domain)),
+        check_mta_sts(domain.name, mx_hosts, resolver, *(expected_id_record(domain) or ())),
         mx,
         check_dane(mx_hosts, mx_validated, resolver),
     ]

@@ -119,7 +119,8 @@ def _days_enforced(policy: HostedPolicy) -> int | None:
     return (timezone.now() - start).days if start else 0
 
 
-def current_policy_id(domain: Domain) -> str | None:
-    """The id the ``_mta-sts`` record should name while hosting is on; None otherwise."""
+def expected_id_record(domain: Domain) -> tuple[str, DnsRecord] | None:
+    """While hosting is on: the current policy id, and what ``_mta-sts.<domain>`` should be
+    (the TXT record naming it, or in txt_mode hosted the CNAME to our zone)."""
     policy = HostedPolicy.objects.filter(domain=domain, enabled=True).first()
-    return policy.policy_id if policy else None
+    return (policy.policy_id, id_record(domain.name, policy)) if policy else None

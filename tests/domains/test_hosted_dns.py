@@ -28,13 +28,17 @@ from django.urls import reverse
 from django_scopes import scope
 
 from accounts.models import KeyScope, Tenant
+from domains.checks import domain_health_check
 from domains.hosting import dns_zone
 from domains.hosting.models import ChangeSource, HostedPolicy
 from domains.hosting.policy import PolicyError
 from domains.hosting.services import PolicySettings, hosted_policy_update
 from domains.models import Domain
 from tests.api.test_api import api, key_for
+from tests.dnsserver import ZoneResolver
+from tests.domains.zones import publish_good
 from tests.factories import make_domain, make_tenant
+from tests.httpsserver import StsServer
 
 # Debian's pdns-server (bin/testenv installs it); PDNS_SERVER points elsewhere.
 PDNS_SERVER = (
@@ -273,3 +277,17 @@ def test_the_api_accepts_txt_mode_hosted_and_answers_the_cname(acme: Tenant, zon
         "type": "CNAME",
         "value": f"{label}.{ZONE}.",
     }
+
+
+@PG_ONLY
+@pytest.mark.django_db
+def test_the_health_check_asks_for_the_cname_while_a_stale_txt_record_stays(
+    dns: ZoneResolver, sts: StsServer, acme: Tenant, zone: str
+) -> None:
+    domain = make_domain(acme, "acme.test")
+    publish_good(dns, sts, acme, "acme.test")  # the customer's own TXT record, id=20261101
+    policy = change(domain, mode="enforce", mx=["mx.acme.test"])
+    with scope(tenant=acme.pk):
+        mta_sts = next(c for c in domain_health_check(domain=domain) if c.kind == "mta_sts")
+    finding = next(f for f in mta_sts.findings if f["code"] == "sts_id_not_current")
+    assert f"CNAME to {policy.dns_label}.{ZONE}." in finding["fix"]
