@@ -5,8 +5,8 @@ them) runs on a loopback port against the test database, reading the ``pdns`` vi
 migration 0006, with its caches off. Its queries come on its own connections, so the tests
 that query it commit (``transaction=True``).
 
-Not tested here: a resolver following a customer's ``_mta-sts`` CNAME into our zone (the
-tests' DNS server answers its own zone only and does not recurse).
+The customer's zone is the tests' DNS server's; it does not recurse, so the test of the
+whole chain follows the customer's CNAME into our zone itself, as a resolver would.
 """
 
 import os
@@ -32,6 +32,7 @@ from domains.checks import domain_health_check
 from domains.hosting import dns_zone
 from domains.hosting.models import ChangeSource, HostedPolicy
 from domains.hosting.policy import PolicyError
+from domains.hosting.selectors import hosting_view
 from domains.hosting.services import PolicySettings, hosted_policy_update
 from domains.models import Domain
 from tests.api.test_api import api, key_for
@@ -152,6 +153,28 @@ def test_our_dns_server_answers_the_new_id_in_the_same_second(
     assert changed.policy_id != first.policy_id
     assert answer == ("NOERROR", [f"v=STSv1; id={changed.policy_id}"])
     assert changed.dns_label == first.dns_label  # the customer's CNAME stays right
+
+
+@PG_ONLY
+@pytest.mark.django_db(transaction=True)
+def test_the_cname_the_customer_publishes_leads_to_the_current_id(
+    pdns: int, dns: ZoneResolver, settings, zone: str, acme: Tenant
+) -> None:
+    domain = make_domain(acme, "acme.test", mx_hosts=["mx1.acme.test"])
+    change(domain)
+    with scope(tenant=acme.pk):
+        record = hosting_view(domain).txt  # what the page and the API tell the customer
+    assert (record.name, record.type) == ("_mta-sts.acme.test", "CNAME")
+    dns.add_cname(record.name, record.value)  # published once, in the customer's zone
+    policy = change(domain, mode="enforce")
+    # A resolver: the customer's zone answers with the CNAME, ours with the TXT record.
+    customer = ask(settings.DNS_PORT, "_mta-sts.acme.test", "TXT")
+    target = customer.answer[0][0].target.to_text()
+    assert target == record.value
+    answer = ask(pdns, target, "TXT")
+    assert [b"".join(r.strings).decode() for r in answer.answer[0]] == [
+        f"v=STSv1; id={policy.policy_id}"
+    ]
 
 
 @PG_ONLY
