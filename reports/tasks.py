@@ -5,6 +5,7 @@ Each feature keeps its tasks in its own package; their names are stable (see eac
 
 from reports.alerts.tasks import evaluate_alerts, evaluate_tenant_alerts, send_alert_email
 from reports.digests.tasks import queue_weekly_digests, send_tenant_digest
+from reports.enforcement.tasks import enforcement_domain_step, run_loop, send_change_email
 from reports.inbound.tasks import poll_mailbox, poll_mailboxes
 from reports.ingest.tasks import (
     drain_inbound,
@@ -15,8 +16,8 @@ from reports.ingest.tasks import (
 )
 
 __all__ = [
-    "drain_inbound", "evaluate_alerts", "evaluate_tenant_alerts",
+    "drain_inbound", "enforcement_domain_step", "evaluate_alerts", "evaluate_tenant_alerts",
     "poll_mailbox", "poll_mailboxes", "process_inbound", "purge_expired_rows",
-    "queue_unqueued_inbound", "queue_weekly_digests", "requeue_stale_inbound", "send_alert_email",
-    "send_tenant_digest",
+    "queue_unqueued_inbound", "queue_weekly_digests", "requeue_stale_inbound", "run_loop",
+    "send_alert_email", "send_change_email", "send_tenant_digest",
 ]  # fmt: skip

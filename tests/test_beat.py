@@ -13,6 +13,7 @@ PERIODIC = {
     "reports.alert_tasks.evaluate_alerts",
     "reports.digest_tasks.queue_weekly_digests",
     "reports.retention_tasks.purge_expired_rows",
+    "reports.enforcement.run_loop",
 }
 
 
@@ -40,10 +41,11 @@ def test_every_task_queued_by_name_is_registered_and_routed() -> None:
     """Services queue these by name (tlsrpt_saas.queueing): a misspelt one fails here."""
     from domains.verification import CHECK_DOMAIN_HEALTH
     from reports.alerts.rules import SEND_ALERT_EMAIL
+    from reports.enforcement.loop import SEND_CHANGE_EMAIL
     from reports.ingest.wake import DRAIN_INBOUND
     from tlsrpt_saas.queueing import task_named
 
-    for name in (CHECK_DOMAIN_HEALTH, SEND_ALERT_EMAIL, DRAIN_INBOUND):
+    for name in (CHECK_DOMAIN_HEALTH, SEND_ALERT_EMAIL, DRAIN_INBOUND, SEND_CHANGE_EMAIL):
         assert task_named(name).name == name
         queue = app.amqp.router.route({}, name)["queue"].name
         assert queue in {"ingest", "dns", "mail", "default"}

@@ -33,6 +33,10 @@ BYPASSES = [
     ("domains/sweeps.py", "beat: ownership checks of every tenant's pending domains"),
     ("domains/sweeps.py", "beat: daily DNS health checks of every tenant's verified domains"),
     ("reports/inbound/sweeps.py", "beat: polls every tenant's active IMAP mailboxes"),
+    (
+        "reports/enforcement/tasks.py",
+        "beat: the MTA-STS enforcement loop visits every hosted domain with it on",
+    ),
     ("reports/ingest/claims.py", "claims: a drain takes the waiting messages of every tenant"),
     (
         "reports/ingest/claims.py",

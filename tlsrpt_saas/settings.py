@@ -289,6 +289,15 @@ HOSTED_DNS_NAMESERVERS = [
 ALERT_EMAIL_COOLDOWN_HOURS = env.int("ALERT_EMAIL_COOLDOWN_HOURS", default=24)
 ALERT_STS_TESTING_DAYS = env.int("ALERT_STS_TESTING_DAYS", default=30)
 
+# The MTA-STS enforcement loop (reports.enforcement, opt-in per hosted domain): promoted
+# to enforce with the first max_age of the ramp, then the next once the current one has
+# fully elapsed, up to the target; rolled back to testing when on a day the sts failure
+# rate reaches MTA_STS_ROLLBACK_RATE over at least MTA_STS_ROLLBACK_MIN_SESSIONS sessions.
+MTA_STS_RAMP_MAX_AGES = env.list("MTA_STS_RAMP_MAX_AGES", cast=int, default=[86400, 604800])
+MTA_STS_TARGET_MAX_AGE = env.int("MTA_STS_TARGET_MAX_AGE", default=2592000)
+MTA_STS_ROLLBACK_RATE = env.float("MTA_STS_ROLLBACK_RATE", default=0.01)
+MTA_STS_ROLLBACK_MIN_SESSIONS = env.int("MTA_STS_ROLLBACK_MIN_SESSIONS", default=100)
+
 # Pending domains' ownership records are looked up again this often (minutes).
 DOMAIN_VERIFY_INTERVAL_MINUTES = env.int("DOMAIN_VERIFY_INTERVAL_MINUTES", default=15)
 
@@ -384,6 +393,8 @@ CELERY_TASK_ROUTES = {
     "reports.alert_tasks.*": {"queue": "mail"},
     "reports.digest_tasks.*": {"queue": "mail"},
     "reports.retention_tasks.*": {"queue": "default"},
+    "reports.enforcement.send_change_email": {"queue": "mail"},
+    "reports.enforcement.*": {"queue": "default"},
 }
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
@@ -438,6 +449,13 @@ CELERY_BEAT_SCHEDULE = {
     "purge-expired": {
         "task": "reports.retention_tasks.purge_expired_rows",
         "schedule": 86400.0,
+    },
+    # The MTA-STS enforcement loop, hourly: a domain is promoted, ramped or rolled back
+    # within the hour its reports (or the elapsed max_age) call for it; each step is
+    # compare-and-set on the policy id, so a late or repeated run changes nothing twice.
+    "mta-sts-enforcement-loop": {
+        "task": "reports.enforcement.run_loop",
+        "schedule": 3600.0,
     },
 }
 

@@ -17,7 +17,14 @@ from rest_framework.response import Response
 from accounts.api_auth import TenantAPIRequest, TenantAPIView
 from accounts.api_schema import ErrorSerializer
 from accounts.models import User
-from domains.hosting.models import ChangeSource, HostedPolicyVersion, StsMode, TxtMode
+from domains.hosting.automatic import auto_state
+from domains.hosting.models import (
+    ChangeSource,
+    HostedPolicy,
+    HostedPolicyVersion,
+    StsMode,
+    TxtMode,
+)
 from domains.hosting.policy import PolicyError
 from domains.hosting.readiness import readiness_for
 from domains.hosting.selectors import HostingView, hosting_view
@@ -28,10 +35,20 @@ from domains.stspolicy import MAX_AGE_LIMIT
 
 class AutoSerializer(serializers.Serializer):
     promote = serializers.BooleanField(
-        default=False, help_text="Move to enforce by itself once ready (stored; not acted on yet)."
+        default=False, help_text="Move to enforce once ready, then ramp max_age (the loop)."
     )
     rollback = serializers.BooleanField(
-        default=False, help_text="Go back to testing by itself on failures (stored; not yet)."
+        default=False, help_text="Go back to testing on a failure spike, pausing promotion."
+    )
+
+
+class LoopSerializer(serializers.Serializer):
+    paused = serializers.JSONField(
+        allow_null=True,
+        help_text="After a rollback, until a person turns promote on again: since, reason.",
+    )
+    last_action = serializers.JSONField(
+        allow_null=True, help_text="The product's last change: changed_at, policy_id, summary."
     )
 
 
@@ -85,6 +102,7 @@ class MtaStsSerializer(MtaStsSettingsSerializer):
         help_text="Ready to enforce? verdict (ready, not_ready, not_enough_data, not_testing), "
         "summary, window, coverage, evidence: see the README's Hosted MTA-STS section.",
     )
+    loop = LoopSerializer(help_text="The enforcement loop's state (read only).")
 
 
 def _body(view: HostingView) -> dict[str, Any]:
@@ -96,6 +114,19 @@ def _body(view: HostingView) -> dict[str, Any]:
         "policy_id": policy.policy_id, "policy_text": view.text, "policy_url": view.url,
         "txt_record": vars(view.txt) if policy.policy_id else None,
         "cname_record": vars(view.cname), "readiness": readiness_for(policy.domain),
+        "loop": _loop(policy),
+    }  # fmt: skip
+
+
+def _loop(policy: HostedPolicy) -> dict[str, Any]:
+    state = auto_state(policy)
+    last = state.last_automatic
+    return {
+        "paused": {"since": state.paused_since, "reason": state.paused_reason}
+        if state.paused else None,
+        "last_action": {"changed_at": last.changed_at, "policy_id": last.policy_id,
+                        "mode": last.mode, "max_age": last.max_age, "summary": last.summary}
+        if last else None,
     }  # fmt: skip
 
 

@@ -27,6 +27,7 @@ from reports.dashboards.report_filters import (
     report_filters_parse,
     report_page,
 )
+from reports.enforcement.markers import policy_changes, policy_marks
 from reports.models import Channel, InboundMessage, PolicyType, Report
 
 
@@ -43,6 +44,7 @@ def domain_dashboard(request: TenantRequest, pk: int) -> HttpResponse:
     step, series = selectors.series_for([domain], period, selectors.CHART_POINTS)
     by_type = selectors.failures_by(domain, period, "result_type")
     changes = dns_changes(domain, period.start, period.end)
+    versions = policy_changes(domain, period.start, period.end)
     raw = periods.raw_window(period)
     totals = selectors.domain_totals(domain, period)
     last_day = reporters.last_report_day(domain)
@@ -62,8 +64,10 @@ def domain_dashboard(request: TenantRequest, pk: int) -> HttpResponse:
             "failed": [p.totals.failed for p in series],
             "rate": [p.totals.success_rate for p in series],
             "dns_changes": _change_marks(changes, [p.day for p in series]),
+            "policy_changes": policy_marks(versions, [p.day for p in series]),
         },
         "dns_changes": changes,
+        "policy_changes": versions,
         "by_type": [(t, n, advice(t, domain.name)) for t, n in by_type],
         "by_mx": selectors.failures_by(domain, period, "receiving_mx"),
         "by_org": selectors.failures_by(domain, period, "organization"),

@@ -9,6 +9,9 @@ document.addEventListener("DOMContentLoaded", () => {
   const marks = data.dns_changes || {};
   const top = Math.max(1, ...data.successful.map((s, i) => s + data.failed[i]));
   const stars = data.days.map((d) => (marks[d] ? top : null));
+  // Days the hosted MTA-STS policy changed (a person's or the product's): a diamond, what changed in its tooltip.
+  const policyMarks = data.policy_changes || {};
+  const diamonds = data.days.map((d) => (policyMarks[d] ? top * 0.9 : null));
   new Chart(canvas, {
     data: {
       labels: data.days,
@@ -17,6 +20,7 @@ document.addEventListener("DOMContentLoaded", () => {
         { type: "bar", label: "Failed sessions", data: data.failed, backgroundColor: "#dc3545", borderColor: "#000", borderWidth: 1, stack: "s", yAxisID: "y" },
         { type: "line", label: "Success rate (%)", data: data.rate, borderColor: "#0d6efd", borderDash: [6, 3], pointStyle: "triangle", yAxisID: "rate", spanGaps: true },
         { type: "line", label: "DNS check changed", data: stars, showLine: false, pointStyle: "star", pointRadius: 10, pointHoverRadius: 12, borderColor: "#6f42c1", backgroundColor: "#6f42c1", borderWidth: 2, yAxisID: "y", hidden: !Object.keys(marks).length },
+        { type: "line", label: "MTA-STS policy changed", data: diamonds, showLine: false, pointStyle: "rectRot", pointRadius: 9, pointHoverRadius: 11, borderColor: "#fd7e14", backgroundColor: "#fd7e14", borderWidth: 2, yAxisID: "y", hidden: !Object.keys(policyMarks).length },
       ],
     },
     options: {
@@ -27,7 +31,9 @@ document.addEventListener("DOMContentLoaded", () => {
           callbacks: {
             label: (item) => item.dataset.label === "DNS check changed"
               ? marks[data.days[item.dataIndex]]
-              : `${item.dataset.label}: ${item.formattedValue}`,
+              : item.dataset.label === "MTA-STS policy changed"
+                ? policyMarks[data.days[item.dataIndex]]
+                : `${item.dataset.label}: ${item.formattedValue}`,
           },
         },
       },
