@@ -1,4 +1,5 @@
-"""One selector module, one set of numbers: the dashboard, the API and the digest agree."""
+"""One selector module, one set of numbers: the dashboard, the API, the digest and the
+Prometheus metrics agree."""
 
 import re
 from datetime import date
@@ -13,6 +14,7 @@ from reports.dashboards import selectors
 from reports.dashboards.periods import Period
 from reports.digests.weekly import digest_send
 from tests.factories import make_domain
+from tests.metrics.scrape import by_label, parse, value
 from tests.reports.helpers import corpus, corpus_files, ingest
 
 WEEK = Period(date(2024, 2, 19), date(2024, 2, 25))
@@ -39,6 +41,19 @@ def test_dashboard_api_and_digest_show_the_same_week(acme: Tenant, owner: Client
     series = days.json()
     assert sum(d["successful"] for d in series) == totals.successful
     assert sum(d["failed"] for d in series) == totals.failed
+    # The metrics count every stored day: the API's stats over all of them, two years a time.
+    every_day = [
+        day
+        for year in range(2016, 2028, 2)
+        for day in api.get(
+            f"/api/v1/stats/daily?domain={domain.pk}&from={year}-01-01&to={year + 1}-12-31"
+        ).json()
+    ]
+    samples = parse(api.get("/api/v1/metrics").content.decode())
+    ok = value(samples, "tlsrpt_domain_successful_sessions_total", domain="example.com")
+    failed = value(samples, "tlsrpt_domain_failed_sessions_total", domain="example.com")
+    assert ok == sum(d["successful"] for d in every_day) > totals.successful
+    assert failed == sum(d["failed"] for d in every_day)
 
     with scope(tenant=acme.pk):
         assert digest_send(tenant=acme, week_start=WEEK.start) == 1
@@ -88,6 +103,13 @@ def test_every_reader_counts_postfix_dane_and_mta_sts_sessions_alike(
     assert sum(d["failed"] for d in series) == 20
     breakdown = api.get(f"/api/v1/stats/breakdown?by=result_type&{stats}").json()
     assert {row["key"]: row["failed"] for row in breakdown} == by_type
+
+    # The metrics count every stored day: here, that one day.
+    samples = parse(api.get("/api/v1/metrics").content.decode())
+    ok = value(samples, "tlsrpt_domain_successful_sessions_total", domain="example.com")
+    failed = value(samples, "tlsrpt_domain_failed_sessions_total", domain="example.com")
+    assert (ok + failed, failed) == (200, 20)
+    assert by_label(samples, "tlsrpt_failures_total", "result_type") == by_type
 
     with scope(tenant=acme.pk):
         assert digest_send(tenant=acme, week_start=date(2025, 9, 29)) == 1

@@ -18,6 +18,7 @@ from django_scopes import scopes_disabled
 
 from accounts.models import ApiKey, AuditEvent, Invitation, Role, Tenant
 from domains.findings import Finding, Level
+from domains.hosting.models import HostedPolicy
 from domains.models import CheckKind, CheckStatus, DnsCheck, Domain
 from reports.inbound.secrets import secret_encrypt
 from reports.models import Alert, AlertKind, MailboxSource, Report
@@ -251,6 +252,25 @@ def breakdown(by: str) -> Callable[[Tenant, int], Built]:
     return build
 
 
+def metrics(tenant: Tenant, n: int) -> Built:
+    """n domains, each with a report, DNS checks, an open alert and a hosted policy in
+    testing (so that readiness reads its rollups too)."""
+    for i, domain in enumerate(_domains(tenant, n)):
+        _report(tenant, i, [domain])
+        _check(domain, CheckKind.MTA_STS, i)
+        with scopes_disabled():
+            Alert.objects.create(
+                tenant=tenant, domain=domain, kind=AlertKind.FAILURE_RATE,
+                title=f"Alert {i}", message="Too many failures.",
+            )  # fmt: skip
+            HostedPolicy.objects.create(
+                tenant=tenant, domain=domain, enabled=True, mode="testing",
+                mx=[f"mx.d{i}.example"], max_age=86400, policy_id=f"2026120100000{i}",
+            )  # fmt: skip
+    alerts = [f'open_alerts{{domain="d{i}.example",kind="failure_rate"}} 1.0' for i in range(n)]
+    return "/api/v1/metrics", alerts + RESULT_TYPES[:n]
+
+
 @dataclass(frozen=True)
 class Route:
     build: Callable[[Tenant, int], Built]
@@ -293,6 +313,9 @@ ROUTES = {
         f"api_breakdown_{by}": Route(breakdown(by), 4)
         for by in ("result_type", "receiving_mx", "organization", "sending_ip")
     },
+    # The key and its tenant, the domains, then one query per metric family (the four of
+    # sessions share one; readiness reads hosted modes, blocking failures and coverage).
+    "api_metrics": Route(metrics, 11),
 }
 
 

@@ -26,6 +26,7 @@ from reports.api.views import (
     StatsBreakdownView,
     StatsDailyView,
 )
+from reports.metrics.views import MetricsView
 
 
 @csrf_exempt  # changes nothing; a POST must get this 404, not the CSRF page
@@ -56,6 +57,7 @@ urlpatterns = [
     path("reports", ReportListView.as_view(), name="api_reports"),
     path("reports/<int:pk>", ReportDetailView.as_view(), name="api_report"),
     path("reports/<int:pk>/raw", ReportRawView.as_view(), name="api_report_raw"),
+    path("metrics", MetricsView.as_view(), name="api_metrics"),
     path("schema/", SpectacularAPIView.as_view(), name="api_schema"),
     # Under the Content-Security-Policy: Swagger UI's start script comes from docs/?script
     # (the split view); both pages keep their styles in static files (templates/api/).

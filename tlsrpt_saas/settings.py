@@ -470,6 +470,9 @@ REST_FRAMEWORK = {
 }
 # Requests per API key (or per person, with a session), e.g. 600/min; 429 beyond.
 API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="600/min")
+# The operators' Prometheus metrics at /metrics (reports.metrics): off (404) while empty;
+# set, a scrape must send "Authorization: Bearer <METRICS_TOKEN>".
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 SPECTACULAR_SETTINGS = {
     "TITLE": "TLS-RPT API",
     "DESCRIPTION": "A tenant's domains, reports and figures. Authenticate with an API key "

@@ -14,6 +14,7 @@ from accounts import views as accounts_views
 from domains import urls as domains_urls
 from reports import urls as reports_urls
 from reports.digests.views import digest_unsubscribe
+from reports.metrics.views import operator_metrics
 
 # The admin logs in through allauth: same rate limits, verified email and two factors.
 # (Replacing the bound method is how allauth documents it; mypy refuses method assignment.)
@@ -39,4 +40,6 @@ urlpatterns = [
     path("api/v1/", include("tlsrpt_saas.api_urls")),
     path("digest/unsubscribe/<str:token>", digest_unsubscribe, name="digest_unsubscribe"),
     path("healthz", healthz, name="healthz"),
+    # The operators' Prometheus metrics: 404 unless METRICS_TOKEN is set.
+    path("metrics", operator_metrics, name="operator_metrics"),
 ]

@@ -45,6 +45,7 @@ from reports.ingest.claims import (
     messages_waiting,
     processing_transaction,
 )
+from reports.metrics.drains import drain_batch_record
 from reports.models import InboundMessage, Status
 from reports.tlsrpt import Envelope, FoundReport, Limits, TlsRptError, extract
 
@@ -111,11 +112,13 @@ def backlog_drain(*, seconds: float, wake: Callable[[], object]) -> Drained:
         elif more and not helped:
             wake()
             helped = True
+        started = monotonic()
         try:
             claims_run(claims)
         except BaseException:
             _release(claims)
             raise
+        drain_batch_record(size=len(claims), seconds=monotonic() - started)
         drained.claimed += len(claims)
     wake()
     return drained

@@ -183,6 +183,7 @@ ISOLATION = {
     "/api/v1/inbound/upload": ("post", None),
     "/api/v1/inbound/{id}": ("get", "message"),
     "/api/v1/inbound/{id}/reprocess": ("post", "message"),
+    "/api/v1/metrics": ("get", None),
 }
 # Routes whose object goes in the query string.
 QUERIES = {"/api/v1/stats/breakdown": "?by=result_type&domain={id}"}

@@ -39,6 +39,7 @@ ROUTES = [
     ("get", "/api/v1/inbound", None, Role.VIEWER),
     ("get", "/api/v1/inbound/{message}", None, Role.VIEWER),
     ("post", "/api/v1/inbound/{message}/reprocess", None, Role.MEMBER),
+    ("get", "/api/v1/metrics", None, Role.VIEWER),
 ]
 
 

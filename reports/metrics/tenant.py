@@ -1,0 +1,189 @@
+"""A tenant's metrics, labelled by domain, for its own Prometheus (``GET /api/v1/metrics``).
+
+Each scrape reads the rollups and the few tables it needs, one grouped query per family
+(two families may share one), whatever the number of domains: no state lives in the
+process, so every web process answers the same figures. Sessions are counters over every
+stored day (they fall back only when retention deletes old rollups, which Prometheus
+reads as a counter reset). ``tlsrpt_domain_*`` count a session once as the dashboard and
+``stats/daily`` do; ``tlsrpt_policy_*`` as reported under each policy type, so a
+session reported under both tlsa and sts shows in both. Callers are inside the tenant's
+scope.
+"""
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, time
+
+from django.db.models import Count, F, Max, Sum, Window
+from django.db.models.functions import RowNumber
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from domains.models import CheckStatus, DnsCheck, Domain
+from reports.metrics import readiness
+from reports.models import Alert, DailyFailure, DailyStat
+from reports.readiness.verdicts import LABELS as VERDICTS
+
+
+def _day_start(day: date) -> float:
+    return datetime.combine(day, time.min, tzinfo=UTC).timestamp()
+
+
+class TenantCollector(Collector):
+    """The metric families of ``domains`` (a tenant's), read when collected."""
+
+    def __init__(self, domains: list[Domain]) -> None:
+        self.domains = domains
+        self.names = {d.pk: d.name for d in domains}
+
+    def collect(self) -> Iterator[Metric]:
+        yield self._verified()
+        if not self.domains:
+            return
+        yield from self._sessions()
+        yield self._failures()
+        yield self._reporters()
+        yield self._alerts()
+        checks, modes = self._checks()
+        yield checks
+        yield self._readiness(modes)
+
+    def _verified(self) -> Metric:
+        family = GaugeMetricFamily(
+            "tlsrpt_domain_verified", "1 if the domain is verified (only then do reports count).",
+            labels=["domain"],
+        )  # fmt: skip
+        for d in self.domains:
+            family.add_metric([d.name], 1 if d.verified_at else 0)
+        return family
+
+    def _sessions(self) -> Iterator[Metric]:
+        """Four families from one query: per policy type, and counted once per domain."""
+        domain_ok = CounterMetricFamily(
+            "tlsrpt_domain_successful_sessions",
+            "Successful sessions, a session under both tlsa and sts counted once.",
+            labels=["domain"],
+        )
+        domain_failed = CounterMetricFamily(
+            "tlsrpt_domain_failed_sessions",
+            "Failed sessions, a session under both tlsa and sts counted once.",
+            labels=["domain"],
+        )
+        policy_ok = CounterMetricFamily(
+            "tlsrpt_policy_successful_sessions",
+            "Successful sessions as reported under each policy type.",
+            labels=["domain", "policy_type"],
+        )
+        policy_failed = CounterMetricFamily(
+            "tlsrpt_policy_failed_sessions",
+            "Failed sessions as reported under each policy type.",
+            labels=["domain", "policy_type"],
+        )
+        rows = (
+            DailyStat.objects.filter(domain_id__in=self.names)
+            .values("domain_id", "policy_type")
+            .annotate(s=Sum("successful"), f=Sum("failed"))
+            .annotate(cs=Sum("counted_successful"), cf=Sum("counted_failed"))
+            .order_by("domain_id", "policy_type")
+        )
+        counted: dict[int, list[int]] = {}
+        for row in rows:
+            name = self.names[row["domain_id"]]
+            policy_ok.add_metric([name, row["policy_type"]], row["s"] or 0)
+            policy_failed.add_metric([name, row["policy_type"]], row["f"] or 0)
+            both = counted.setdefault(row["domain_id"], [0, 0])
+            both[0] += row["cs"] or 0
+            both[1] += row["cf"] or 0
+        for pk, name in self.names.items():
+            ok, failed = counted.get(pk, (0, 0))
+            domain_ok.add_metric([name], ok)
+            domain_failed.add_metric([name], failed)
+        yield from (domain_ok, domain_failed, policy_ok, policy_failed)
+
+    def _failures(self) -> Metric:
+        family = CounterMetricFamily(
+            "tlsrpt_failures",
+            "Failed sessions by result type, counted once (as stats/breakdown shows them).",
+            labels=["domain", "result_type"],
+        )
+        rows = (
+            DailyFailure.objects.filter(domain_id__in=self.names)
+            .values_list("domain_id", "result_type")
+            .annotate(n=Sum("counted"))
+            .order_by("domain_id", "result_type")
+        )
+        for pk, result_type, n in rows:
+            family.add_metric([self.names[pk], result_type], n or 0)
+        return family
+
+    def _reporters(self) -> Metric:
+        family = GaugeMetricFamily(
+            "tlsrpt_reporter_last_report_day_timestamp_seconds",
+            "Start (UTC) of the latest day a sending organization reported for the domain.",
+            labels=["domain", "reporter"],
+        )
+        rows = (
+            DailyStat.objects.filter(domain_id__in=self.names)
+            .values_list("domain_id", "organization")
+            .annotate(last=Max("day"))
+            .order_by("domain_id", "organization")
+        )
+        for pk, organization, last in rows:
+            family.add_metric([self.names[pk], organization], _day_start(last))
+        return family
+
+    def _alerts(self) -> Metric:
+        family = GaugeMetricFamily(
+            "tlsrpt_open_alerts", "Alerts open now, by kind.", labels=["domain", "kind"]
+        )
+        rows = (
+            Alert.objects.filter(domain_id__in=self.names, resolved_at__isnull=True)
+            .values_list("domain_id", "kind")
+            .annotate(n=Count("pk"))
+            .order_by("domain_id", "kind")
+        )
+        for pk, kind, n in rows:
+            family.add_metric([self.names[pk], kind], n)
+        return family
+
+    def _checks(self) -> tuple[Metric, dict[int, str | None]]:
+        """The DNS check state family, and each domain's published MTA-STS mode (the
+        policy body its latest definitive MTA-STS check fetched), from one query."""
+        family = GaugeMetricFamily(
+            "tlsrpt_dns_check_status",
+            "1 for the status of the latest definitive DNS check of each kind, 0 for others.",
+            labels=["domain", "kind", "status"],
+        )
+        newest_first = Window(
+            RowNumber(),
+            partition_by=[F("domain_id"), F("kind")],
+            order_by=[F("checked_at").desc(), F("pk").desc()],
+        )
+        rows = (
+            DnsCheck.objects.filter(domain_id__in=self.names)
+            .exclude(status=CheckStatus.UNKNOWN)
+            .annotate(rank=newest_first)
+            .filter(rank=1)
+            .values_list("domain_id", "kind", "status", "records__policy")
+        )
+        published: dict[int, str | None] = {}
+        states = [s for s in CheckStatus.values if s != CheckStatus.UNKNOWN]
+        for pk, kind, status, policy in sorted(rows, key=lambda r: (self.names[r[0]], r[1])):
+            for state in states:
+                family.add_metric([self.names[pk], kind, state], 1 if state == status else 0)
+            if kind == "mta_sts":
+                published[pk] = readiness.published_mode(policy)
+        return family, published
+
+    def _readiness(self, published: dict[int, str | None]) -> Metric:
+        family = GaugeMetricFamily(
+            "tlsrpt_enforce_readiness",
+            "1 for the domain's readiness to enforce MTA-STS (the readiness page's verdict).",
+            labels=["domain", "verdict"],
+        )
+        hosted = readiness.hosted_modes(list(self.names))
+        modes = {pk: hosted.get(pk) or published.get(pk) for pk in self.names}
+        found = readiness.verdicts(modes)
+        for pk, name in self.names.items():
+            for verdict in VERDICTS:
+                family.add_metric([name, verdict], 1 if found[pk] == verdict else 0)
+        return family
