@@ -24,9 +24,16 @@ from reports.ingest.models import (
     PolicyType,
     Report,
 )
+from reports.webhooks.models import (
+    DeliveryStatus,
+    EndpointKind,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 __all__ = [
     "Alert", "AlertKind", "Channel", "DailyFailure", "DailyStat", "DigestDelivery",
     "FailureDetail", "InboundMessage", "InboundRefusal", "MailboxFailure", "MailboxSource",
     "PolicyResult", "PolicyType", "Report", "Status", "TlsMode",
+    "DeliveryStatus", "EndpointKind", "WebhookDelivery", "WebhookEndpoint",
 ]  # fmt: skip

@@ -7,6 +7,7 @@ from reports.digests import views as digest_views
 from reports.inbound import mailbox_views, views
 from reports.inbound.http import tlsrpt_post
 from reports.readiness import views as readiness_views
+from reports.webhooks import views as webhook_views
 
 tenant_patterns = [
     path("", dashboard_views.tenant_home, name="tenant_home"),
@@ -31,6 +32,18 @@ tenant_patterns = [
     path("mailboxes/<int:pk>/toggle", mailbox_views.mailbox_toggle, name="mailbox_toggle"),
     path("mailboxes/<int:pk>/delete", mailbox_views.mailbox_delete, name="mailbox_delete"),
     path("digest", digest_views.digest_preference, name="digest_preference"),
+    path("webhooks/", webhook_views.webhook_list, name="webhook_list"),
+    path("webhooks/new", webhook_views.webhook_new, name="webhook_new"),
+    path("webhooks/<int:pk>/", webhook_views.webhook_detail, name="webhook_detail"),
+    path("webhooks/<int:pk>/edit", webhook_views.webhook_edit, name="webhook_edit"),
+    path("webhooks/<int:pk>/rotate", webhook_views.webhook_rotate, name="webhook_rotate"),
+    path("webhooks/<int:pk>/toggle", webhook_views.webhook_toggle, name="webhook_toggle"),
+    path("webhooks/<int:pk>/delete", webhook_views.webhook_delete, name="webhook_delete"),
+    path("webhooks/<int:pk>/test", webhook_views.webhook_test, name="webhook_test"),
+    path(
+        "webhooks/deliveries/<int:pk>/resend", webhook_views.webhook_resend,
+        name="webhook_resend",
+    ),  # fmt: skip
 ]
 
 urlpatterns = [

@@ -13,6 +13,7 @@ PERIODIC = {
     "reports.alert_tasks.evaluate_alerts",
     "reports.digest_tasks.queue_weekly_digests",
     "reports.retention_tasks.purge_expired_rows",
+    "reports.webhooks.sweep_deliveries",
     "reports.enforcement.run_loop",
 }
 
@@ -27,14 +28,24 @@ def test_every_scheduled_task_is_registered_and_routed() -> None:
     for entry in settings.CELERY_BEAT_SCHEDULE.values():
         assert entry["task"] in app.tasks
         queue = app.amqp.router.route({}, entry["task"])["queue"].name
-        assert queue in {"ingest", "dns", "mail", "default"}
+        assert queue in {"ingest", "dns", "mail", "webhooks", "default"}
 
 
 def test_the_worker_consumes_every_queue_tasks_go_to() -> None:
     procfile = (settings.BASE_DIR / "Procfile").read_text()
     worker = next(line for line in procfile.splitlines() if line.startswith("worker:"))
-    for queue in ("ingest", "dns", "mail", "default"):
+    for queue in ("ingest", "dns", "mail", "webhooks", "default"):
         assert queue in worker.split("-Q", 1)[1].split()[0].split(",")
+
+
+def test_webhook_tasks_queued_by_name_are_registered_and_routed() -> None:
+    from reports.webhooks.record import SEND_DELIVERIES
+    from reports.webhooks.sending import SEND_DISABLED_EMAIL
+    from tlsrpt_saas.queueing import task_named
+
+    for name, queue in ((SEND_DELIVERIES, "webhooks"), (SEND_DISABLED_EMAIL, "mail")):
+        assert task_named(name).name == name
+        assert app.amqp.router.route({}, name)["queue"].name == queue
 
 
 def test_every_task_queued_by_name_is_registered_and_routed() -> None:

@@ -22,6 +22,7 @@ from domains.hosting.models import HostedPolicy
 from domains.models import CheckKind, CheckStatus, DnsCheck, Domain
 from reports.inbound.secrets import secret_encrypt
 from reports.models import Alert, AlertKind, MailboxSource, Report
+from reports.webhooks.models import WebhookDelivery, WebhookEndpoint
 from tests.factories import make_domain, make_member, make_tenant, owner_of
 from tests.reports.helpers import ingest
 from tests.reports.mail import report_json
@@ -271,6 +272,31 @@ def metrics(tenant: Tenant, n: int) -> Built:
     return "/api/v1/metrics", alerts + RESULT_TYPES[:n]
 
 
+def _webhook(tenant: Tenant, i: int) -> WebhookEndpoint:
+    return WebhookEndpoint.objects.create(
+        tenant=tenant, url=f"https://hooks.example/{i}", events=["alert.opened"],
+        secret_encrypted=secret_encrypt("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
+    )
+
+
+def webhooks(tenant: Tenant, n: int) -> Built:
+    for i in range(n):
+        _webhook(tenant, i)
+    return tenant_page("webhook_list"), [f"https://hooks.example/{i}" for i in range(n)]
+
+
+def webhook_log(tenant: Tenant, n: int) -> Built:
+    """One endpoint with n deliveries, each with its own answer."""
+    endpoint = _webhook(tenant, 0)
+    for i in range(n):
+        WebhookDelivery.objects.create(
+            tenant=tenant, endpoint=endpoint, event_type="alert.opened", message_id=f"msg_{i}",
+            payload={}, status="failed", attempts=7, response_status=500,
+            response_body=f"Answer {i}",
+        )  # fmt: skip
+    return tenant_page("webhook_detail", pk=endpoint.pk), [f"Answer {i}" for i in range(n)]
+
+
 @dataclass(frozen=True)
 class Route:
     build: Callable[[Tenant, int], Built]
@@ -301,6 +327,8 @@ ROUTES = {
     "members": Route(members(tenant_page("members")), 6),
     "api_keys": Route(api_keys, 5),
     "audit_log": Route(audit_log, 6),
+    "webhook_list": Route(webhooks, 5),
+    "webhook_log": Route(webhook_log, 6),
     # The API, read with a key.
     "api_tenant": Route(members("/api/v1/tenant"), 3),
     "api_domains": Route(domains_api, 4),

@@ -71,6 +71,7 @@ BOOLEANS = {
     "TLSRPT_VERIFY_DKIM": "TLSRPT_VERIFY_DKIM",
     "CELERY_TASK_ALWAYS_EAGER": "CELERY_TASK_ALWAYS_EAGER",
     "HOSTED_MTA_STS": "HOSTED_MTA_STS",
+    "WEBHOOKS_ALLOW_HTTP": "WEBHOOKS_ALLOW_HTTP",
 }
 BOOLEAN_PROBE = (
     "import json, django; from django.conf import settings; django.setup();"
@@ -116,7 +117,7 @@ def test_an_empty_boolean_means_its_default() -> None:
     assert json.loads(result.stdout) == {
         "DEBUG": False, "SESSION_COOKIE_SECURE": True, "SECURE_SSL_REDIRECT": True,
         "INBOUND_SMTP_LMTP": False, "TLSRPT_VERIFY_DKIM": True, "CELERY_TASK_ALWAYS_EAGER": False,
-        "HOSTED_MTA_STS": True,
+        "HOSTED_MTA_STS": True, "WEBHOOKS_ALLOW_HTTP": False,
     }  # fmt: skip
 
 

@@ -39,6 +39,10 @@ BYPASSES = [
     ),
     ("reports/ingest/claims.py", "claims: a drain takes the waiting messages of every tenant"),
     (
+        "reports/webhooks/sweeps.py",
+        "beat: webhook deliveries due and not queued, of every tenant",
+    ),
+    (
         "reports/ingest/claims.py",
         "claims: do messages of any tenant wait, held by other workers",
     ),

@@ -262,6 +262,12 @@ MTA_STS_CA_FILE = env.str("MTA_STS_CA_FILE", default="")
 MTA_STS_ALLOWED_ADDRESSES = env.list(
     "MTA_STS_ALLOWED_ADDRESSES", default=OUTBOUND_ALLOWED_ADDRESSES
 )
+# Outbound webhooks (reports.webhooks): HTTPS only, verified against the system's CAs or
+# the PEM bundle WEBHOOKS_CA_FILE; WEBHOOKS_ALLOW_HTTP lets tenants use plain http:// URLs.
+WEBHOOKS_ALLOW_HTTP = env_bool("WEBHOOKS_ALLOW_HTTP", default=False)
+WEBHOOKS_CA_FILE = env.str("WEBHOOKS_CA_FILE", default="")
+# One deadline (seconds) for a whole delivery attempt: connect, TLS, request and answer.
+WEBHOOKS_TIMEOUT = env.float("WEBHOOKS_TIMEOUT", default=10.0)
 
 # Hosted MTA-STS (domains.hosting): policies served at mta-sts.<domain> for verified
 # domains, behind Caddy's on-demand TLS, whose certificates come from the ACME directory
@@ -393,6 +399,8 @@ CELERY_TASK_ROUTES = {
     "reports.alert_tasks.*": {"queue": "mail"},
     "reports.digest_tasks.*": {"queue": "mail"},
     "reports.retention_tasks.*": {"queue": "default"},
+    "reports.webhooks.send_disabled_email": {"queue": "mail"},
+    "reports.webhooks.*": {"queue": "webhooks"},
     "reports.enforcement.send_change_email": {"queue": "mail"},
     "reports.enforcement.*": {"queue": "default"},
 }
@@ -449,6 +457,12 @@ CELERY_BEAT_SCHEDULE = {
     "purge-expired": {
         "task": "reports.retention_tasks.purge_expired_rows",
         "schedule": 86400.0,
+    },
+    # Webhook deliveries whose retry came due, or whose task was lost (broker down, worker
+    # killed), are queued: every 5 seconds, so the first retry (5 s) is not late by much.
+    "sweep-webhook-deliveries": {
+        "task": "reports.webhooks.sweep_deliveries",
+        "schedule": 5.0,
     },
     # The MTA-STS enforcement loop, hourly: a domain is promoted, ramped or rolled back
     # within the hour its reports (or the elapsed max_age) call for it; each step is

@@ -19,6 +19,7 @@ from domains.models import Domain
 from reports.inbound.secrets import secret_encrypt
 from reports.inbound.store import inbound_store
 from reports.models import Channel, InboundMessage, MailboxSource, Report
+from reports.webhooks.models import WebhookDelivery, WebhookEndpoint
 from tests.factories import make_domain, make_member, make_tenant, owner_of
 from tests.reports.helpers import ingest
 from tests.reports.mail import report_email, report_json
@@ -51,6 +52,10 @@ def _report(tenant: Tenant, slug: str) -> Report:
 
 
 def objects(slug: str) -> Objects:
+    return _with_webhook(_objects(slug))
+
+
+def _objects(slug: str) -> Objects:
     tenant = make_tenant(slug)
     with scopes_disabled():
         invitation = Invitation.objects.create(tenant=tenant, email=f"new@{slug}.test")
@@ -76,6 +81,22 @@ def objects(slug: str) -> Objects:
             ApiKey, ApiKey.objects.create_key(tenant=tenant, name="k")[0]
         ),  # the stubs type create_key with the abstract model
     )
+
+
+def _with_webhook(o: Objects) -> Objects:
+    """``o`` with ``webhook`` and ``delivery`` (attributes, so _pk finds them too)."""
+    with scopes_disabled():
+        webhook = WebhookEndpoint.objects.create(
+            tenant=o.tenant, url="https://hooks.example/in", events=["alert.opened"],
+            secret_encrypted=secret_encrypt("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
+        )  # fmt: skip
+        delivery = WebhookDelivery.objects.create(
+            tenant=o.tenant, endpoint=webhook, event_type="alert.opened", message_id="msg_1",
+            payload={"type": "alert.opened", "timestamp": "", "data": {}}, status="failed",
+        )  # fmt: skip
+    setattr(o, "webhook", webhook)  # noqa: B010
+    setattr(o, "delivery", delivery)  # noqa: B010
+    return o
 
 
 def _pk(attr: str):
@@ -146,6 +167,22 @@ ROUTES = {
     ("api_keys", "post"): (Role.ADMIN, None, {"name": "new", "scope": "read"}),
     ("api_key_revoke", "post"): (Role.ADMIN, _pk("key"), {}),
     ("digest_preference", "post"): (Role.VIEWER, None, {}),
+    ("webhook_list", "get"): (Role.MEMBER, None, None),
+    ("webhook_new", "get"): (Role.ADMIN, None, None),
+    ("webhook_new", "post"): (Role.ADMIN, None, {
+        "url": "https://hooks.example/new", "kind": "generic", "events": ["alert.opened"],
+        "enabled": "on",
+    }),
+    ("webhook_detail", "get"): (Role.MEMBER, _pk("webhook"), None),
+    ("webhook_edit", "get"): (Role.ADMIN, _pk("webhook"), None),
+    ("webhook_edit", "post"): (Role.ADMIN, _pk("webhook"), {
+        "url": "https://hooks.example/changed", "kind": "slack", "events": ["alert.opened"],
+    }),
+    ("webhook_rotate", "post"): (Role.ADMIN, _pk("webhook"), {}),
+    ("webhook_toggle", "post"): (Role.ADMIN, _pk("webhook"), {}),
+    ("webhook_delete", "post"): (Role.ADMIN, _pk("webhook"), {}),
+    ("webhook_test", "post"): (Role.ADMIN, _pk("webhook"), {}),
+    ("webhook_resend", "post"): (Role.ADMIN, _pk("delivery"), {}),
 }  # fmt: skip
 ROLES = [Role.VIEWER, Role.MEMBER, Role.ADMIN, Role.OWNER]
 
@@ -247,4 +284,7 @@ def _fingerprint(tenant: Tenant) -> tuple:
             sorted(Domain.objects.filter(tenant=tenant).values_list("name", "verified_at")),
             sorted(Invitation.objects.filter(tenant=tenant).values_list("email", flat=True)),
             sorted(InboundMessage.objects.filter(tenant=tenant).values_list("pk", "status")),
+            sorted(WebhookEndpoint.objects.filter(tenant=tenant).values_list(
+                "url", "enabled", "secret_encrypted")),
+            WebhookDelivery.objects.filter(tenant=tenant).count(),
         )

@@ -1,0 +1,1 @@
+"""Outbound webhooks: signed, retried and logged deliveries of a tenant's events."""
