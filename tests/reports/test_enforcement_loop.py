@@ -328,6 +328,7 @@ def test_the_page_says_paused_and_why_the_ramp_starts_short(acme, hosted_since, 
     assert 'id="loop-paused"' in page and "Paused after a rollback" in page
     assert "Senders keep a cached policy until its max_age runs out" in page
     assert "Save (re-enable promotion)" in page
+    assert "publish the new id after each change" in page  # the customer publishes the TXT
 
     response = owner.post(
         f"/t/acme/domains/{hosted_since.pk}/mta-sts",
