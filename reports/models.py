@@ -24,6 +24,7 @@ from reports.ingest.models import (
     PolicyType,
     Report,
 )
+from reports.selftest.models import DoorStatus, SelfTest
 from reports.webhooks.models import (
     DeliveryStatus,
     EndpointKind,
@@ -35,5 +36,6 @@ __all__ = [
     "Alert", "AlertKind", "Channel", "DailyFailure", "DailyStat", "DigestDelivery",
     "FailureDetail", "InboundMessage", "InboundRefusal", "MailboxFailure", "MailboxSource",
     "PolicyResult", "PolicyType", "Report", "Status", "TlsMode",
+    "DoorStatus", "SelfTest",
     "DeliveryStatus", "EndpointKind", "WebhookDelivery", "WebhookEndpoint",
 ]  # fmt: skip

@@ -8,6 +8,7 @@ from reports.inbound import mailbox_views, views
 from reports.inbound.http import tlsrpt_post
 from reports.readiness import views as readiness_views
 from reports.webhooks import views as webhook_views
+from reports.selftest import views as selftest_views
 
 tenant_patterns = [
     path("", dashboard_views.tenant_home, name="tenant_home"),
@@ -44,6 +45,12 @@ tenant_patterns = [
         "webhooks/deliveries/<int:pk>/resend", webhook_views.webhook_resend,
         name="webhook_resend",
     ),  # fmt: skip
+    path("domains/<int:pk>/self-test", selftest_views.self_test_start, name="self_test_start"),
+    path(
+        "domains/<int:pk>/self-test/<int:test_id>/",
+        selftest_views.self_test_page,
+        name="self_test_progress",
+    ),
 ]
 
 urlpatterns = [

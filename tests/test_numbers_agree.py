@@ -2,7 +2,7 @@
 Prometheus metrics agree."""
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from django.test import Client
@@ -16,6 +16,7 @@ from reports.digests.weekly import digest_send
 from tests.factories import make_domain
 from tests.metrics.scrape import by_label, parse, value
 from tests.reports.helpers import corpus, corpus_files, ingest
+from tests.selftest.helpers import self_test_ingested
 
 WEEK = Period(date(2024, 2, 19), date(2024, 2, 25))
 
@@ -28,6 +29,10 @@ def test_dashboard_api_and_digest_show_the_same_week(acme: Tenant, owner: Client
     with scope(tenant=acme.pk):
         totals = selectors.domain_totals(domain, WEEK)
     assert totals.sessions > 0 and totals.failed > 0  # the corpus has this week for example.com
+    # A self-test that week (reports.selftest) changes no figure of any reader below.
+    self_test_ingested(acme, domain, datetime(2024, 2, 21, 12, tzinfo=UTC))
+    with scope(tenant=acme.pk):
+        assert selectors.domain_totals(domain, WEEK) == totals
 
     query = f"?from={WEEK.start}&to={WEEK.end}"
     page = owner.get(reverse("domain_dashboard", args=["acme", domain.pk]) + query)

@@ -27,6 +27,7 @@ from reports.api.views import (
     StatsDailyView,
 )
 from reports.metrics.views import MetricsView
+from reports.selftest.api import SelfTestDetailView, SelfTestStartView
 
 
 @csrf_exempt  # changes nothing; a POST must get this 404, not the CSRF page
@@ -46,6 +47,12 @@ urlpatterns = [
         "domains/<int:pk>/mta-sts/versions",
         MtaStsVersionsView.as_view(),
         name="api_domain_mta_sts_versions",
+    ),
+    path("domains/<int:pk>/self-test", SelfTestStartView.as_view(), name="api_self_test_start"),
+    path(
+        "domains/<int:pk>/self-test/<int:test_id>",
+        SelfTestDetailView.as_view(),
+        name="api_self_test",
     ),
     path("stats/daily", StatsDailyView.as_view(), name="api_stats_daily"),
     path("stats/breakdown", StatsBreakdownView.as_view(), name="api_stats_breakdown"),

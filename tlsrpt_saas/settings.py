@@ -316,6 +316,18 @@ INBOUND_SMTP_TLS_CERT = env.str("INBOUND_SMTP_TLS_CERT", default="")
 INBOUND_SMTP_TLS_KEY = env.str("INBOUND_SMTP_TLS_KEY", default="")
 # The HTTPS door: reports a tenant's URL accepts per minute.
 TLSRPT_HTTPS_RATE_PER_MINUTE = env.int("TLSRPT_HTTPS_RATE_PER_MINUTE", default=600)
+# The self-test (reports.selftest) sends its report to the SMTP door at this address (by
+# default the door's own, loopback when it listens on every address; LMTP to an LMTP
+# door's own port), and when asked posts it to the HTTPS door under this URL (SITE_URL).
+SELF_TEST_SMTP_HOST = env.str(
+    "SELF_TEST_SMTP_HOST",
+    default="127.0.0.1" if INBOUND_SMTP_HOST in ("", "0.0.0.0", "::") else INBOUND_SMTP_HOST,  # noqa: S104
+)
+SELF_TEST_SMTP_PORT = env.int("SELF_TEST_SMTP_PORT", default=INBOUND_SMTP_PORT)
+SELF_TEST_HTTPS_URL = env.str("SELF_TEST_HTTPS_URL", default=SITE_URL).rstrip("/")
+SELF_TEST_HTTPS_CA_FILE = env.str("SELF_TEST_HTTPS_CA_FILE", default="")
+SELF_TEST_TIMEOUT = env.float("SELF_TEST_TIMEOUT", default=10.0)
+SELF_TEST_PER_HOUR = env.int("SELF_TEST_PER_HOUR", default=10)
 
 # IMAP mailboxes: how often each active one is polled (minutes); mailbox passwords are
 # encrypted with FIELD_ENCRYPTION_KEYS (Fernet keys, newest first; see reports/secrets.py).

@@ -36,6 +36,7 @@ from reports.ingest.bulk import (
 )
 from reports.ingest.rollups import RollupDelta, rollups_apply
 from reports.models import PolicyResult, Report, Status
+from reports.selftest.recognise import self_tests_among
 from reports.tlsrpt import Envelope, FoundReport, HeaderFacts, Policy
 from reports.tlsrpt import FailureDetail as ParsedFailure
 
@@ -81,12 +82,18 @@ def batch_store(parsed: list[Parsed]) -> dict[int, Stored]:
     tenants = {p.tenant_id for p in parsed}
     _scope_check(tenants)
     verified = {t: VerifiedDomains.for_tenant(t) for t in tenants}
+    tests = self_tests_among(
+        (p.tenant_id, f.report.organization_name[:255], f.report.report_id)
+        for p in parsed
+        for f in p.envelope.reports
+    )
     statuses: dict[int, list[str]] = {p.message_id: [] for p in parsed}
     repeats: dict[int, list[Repeat]] = defaultdict(list)  # message -> reports already there
     planned: dict[tuple, _Planned] = {}
     for message in parsed:
         for found in message.envelope.reports:
-            plan = _plan(message, found, verified[message.tenant_id])
+            is_test = (message.tenant_id, found.report.report_id) in tests
+            plan = _plan(message, found, verified[message.tenant_id], is_test=is_test)
             if plan is None:
                 statuses[message.message_id].append(Status.UNATTRIBUTED)
             elif plan.key in planned:
@@ -174,7 +181,9 @@ def _message_status(statuses: list[str]) -> str:
     )
 
 
-def _plan(message: Parsed, found: FoundReport, verified: VerifiedDomains) -> _Planned | None:
+def _plan(
+    message: Parsed, found: FoundReport, verified: VerifiedDomains, *, is_test: bool = False
+) -> _Planned | None:
     report = found.report
     headers = message.envelope.headers
     fallbacks = (
@@ -185,6 +194,8 @@ def _plan(message: Parsed, found: FoundReport, verified: VerifiedDomains) -> _Pl
     if not any(domains):
         return None
     counted = counted_policies(report.policies, domains)
+    if is_test:  # a self-test (reports.selftest.recognise) counts nowhere
+        counted = [False] * len(counted)
     row = Report(
         tenant_id=message.tenant_id,
         inbound_id=message.message_id,
@@ -197,6 +208,7 @@ def _plan(message: Parsed, found: FoundReport, verified: VerifiedDomains) -> _Pl
         raw_json_gz=gzip.compress(found.raw_json, compresslevel=1, mtime=0),
         successful=sum(p.successful for p, c in zip(report.policies, counted, strict=True) if c),
         failed=sum(p.failed for p, c in zip(report.policies, counted, strict=True) if c),
+        is_test=is_test,
         **_header_fields(headers),
     )
     return _Planned(message.message_id, row, found.raw_json, report.policies, domains, counted)
@@ -273,7 +285,8 @@ def _policies_store(stored: list[_Planned]) -> None:
     policies = ((plan, p) for plan in stored for p in plan.policies)
     for row, (plan, policy) in zip(rows, policies, strict=True):
         organization = plan.row.organization
-        if row.domain_id:
+        rolled_up = not plan.row.is_test  # a self-test touches no rollup
+        if row.domain_id and rolled_up:
             key = (row.domain_id, row.day, organization, row.policy_type)
             new_report = (plan.row.pk, key) not in seen
             seen.add((plan.row.pk, key))
@@ -283,7 +296,7 @@ def _policies_store(stored: list[_Planned]) -> None:
             )  # fmt: skip
         for d in policy.failure_details:
             details.append(_detail_row(row.tenant_id, row.pk, d))
-            if row.domain_id:
+            if row.domain_id and rolled_up:
                 fkey = (
                     row.domain_id, row.day, row.policy_type, d.result_type[:64],
                     (d.receiving_mx_hostname or "")[:253], organization,

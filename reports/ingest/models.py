@@ -41,6 +41,9 @@ class Report(models.Model):
     dkim_domain = models.CharField(max_length=253, blank=True)
     successful = models.BigIntegerField(help_text="Sessions, each counted once.")
     failed = models.BigIntegerField(help_text="Failed sessions, each counted once.")
+    # A self-test's report (reports.selftest): stored and shown, counted nowhere (its
+    # policies are not counted and it adds nothing to the rollups).
+    is_test = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     objects = TenantScopedManager()

@@ -18,7 +18,7 @@ from accounts.models import ApiKey, Invitation, Membership, Role, Tenant
 from domains.models import Domain
 from reports.inbound.secrets import secret_encrypt
 from reports.inbound.store import inbound_store
-from reports.models import Channel, InboundMessage, MailboxSource, Report
+from reports.models import Channel, InboundMessage, MailboxSource, Report, SelfTest
 from reports.webhooks.models import WebhookDelivery, WebhookEndpoint
 from tests.factories import make_domain, make_member, make_tenant, owner_of
 from tests.reports.helpers import ingest
@@ -42,6 +42,7 @@ class Objects:
     mailbox: MailboxSource
     report: Report
     key: ApiKey
+    self_test: SelfTest
 
 
 def _report(tenant: Tenant, slug: str) -> Report:
@@ -80,7 +81,23 @@ def _objects(slug: str) -> Objects:
         key=cast(
             ApiKey, ApiKey.objects.create_key(tenant=tenant, name="k")[0]
         ),  # the stubs type create_key with the abstract model
+        self_test=_self_test(tenant),
     )
+
+
+def _self_test(tenant: Tenant) -> SelfTest:
+    with scopes_disabled():
+        domain = Domain.objects.get(tenant=tenant, name=f"{tenant.slug}.example")
+        return SelfTest.objects.create(
+            tenant=tenant, domain=domain, report_id=f"selftest-{tenant.slug}"
+        )
+
+
+def _self_test_kwargs(o: Objects) -> dict:
+    return {"pk": o.self_test.domain_id, "test_id": o.self_test.pk}
+
+
+_self_test_kwargs.names_object = True  # type: ignore[attr-defined]
 
 
 def _with_webhook(o: Objects) -> Objects:
@@ -167,6 +184,8 @@ ROUTES = {
     ("api_keys", "post"): (Role.ADMIN, None, {"name": "new", "scope": "read"}),
     ("api_key_revoke", "post"): (Role.ADMIN, _pk("key"), {}),
     ("digest_preference", "post"): (Role.VIEWER, None, {}),
+    ("self_test_start", "post"): (Role.MEMBER, _pk("domain"), {}),
+    ("self_test_progress", "get"): (Role.VIEWER, _self_test_kwargs, None),
     ("webhook_list", "get"): (Role.MEMBER, None, None),
     ("webhook_new", "get"): (Role.ADMIN, None, None),
     ("webhook_new", "post"): (Role.ADMIN, None, {
@@ -284,6 +303,7 @@ def _fingerprint(tenant: Tenant) -> tuple:
             sorted(Domain.objects.filter(tenant=tenant).values_list("name", "verified_at")),
             sorted(Invitation.objects.filter(tenant=tenant).values_list("email", flat=True)),
             sorted(InboundMessage.objects.filter(tenant=tenant).values_list("pk", "status")),
+            SelfTest.objects.filter(tenant=tenant).count(),
             sorted(WebhookEndpoint.objects.filter(tenant=tenant).values_list(
                 "url", "enabled", "secret_encrypted")),
             WebhookDelivery.objects.filter(tenant=tenant).count(),

@@ -14,7 +14,7 @@ from django_scopes import scope, scopes_disabled
 from accounts.models import ApiKey, KeyScope, Role, Tenant
 from domains.models import Domain
 from reports.dashboards import periods, selectors
-from reports.models import InboundMessage, Report, Status
+from reports.models import InboundMessage, Report, SelfTest, Status
 from tests.dnsserver import ZoneResolver
 from tests.factories import make_domain, make_member, make_tenant
 from tests.reports.helpers import ingest
@@ -173,6 +173,8 @@ ISOLATION = {
     "/api/v1/domains/{id}/verify": ("post", "domain"),
     "/api/v1/domains/{id}/mta-sts": ("get", "domain"),
     "/api/v1/domains/{id}/mta-sts/versions": ("get", "domain"),
+    "/api/v1/domains/{id}/self-test": ("post", "domain"),
+    "/api/v1/domains/{id}/self-test/{test_id}": ("get", "domain"),
     "/api/v1/stats/daily": ("get", None),
     "/api/v1/reports": ("get", None),
     "/api/v1/reports/{id}": ("get", "report"),
@@ -207,9 +209,11 @@ def test_a_key_of_tenant_a_never_reaches_tenant_b(path: str) -> None:
     with scopes_disabled():
         their_report = Report.objects.get(tenant=b)
         their_message = InboundMessage.objects.get(tenant=b)
+        their_test = SelfTest.objects.create(tenant=b, domain=theirs, report_id="selftest-b")
     targets: dict[str | None, Model] = {"report": their_report, "message": their_message}
     target = targets.get(names, theirs)
     url = (path + QUERIES.get(path, "")).replace("{id}", str(target.pk))
+    url = url.replace("{test_id}", str(their_test.pk))
     response = getattr(client, method)(url)
 
     if names:
