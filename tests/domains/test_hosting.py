@@ -280,3 +280,11 @@ def test_without_hosting_the_published_id_is_not_judged(dns, sts, acme: Tenant) 
     update(domain, enabled=False, mode="enforce", mx=["mx.acme.test"])
     codes = [f["code"] for f in health(domain)["mta_sts"].findings]
     assert "sts_id_not_current" not in codes
+
+
+def test_a_policy_in_testing_shows_its_readiness_on_the_page(owner: Client, domain: Domain) -> None:
+    readiness = reverse("domain_readiness", args=[domain.tenant.slug, domain.pk])
+    update(domain, mode="enforce")
+    assert readiness not in owner.get(page(domain)).content.decode()
+    update(domain, mode="testing")
+    assert f'hx-get="{readiness}"' in owner.get(page(domain)).content.decode()
