@@ -27,7 +27,6 @@ from enum import StrEnum
 from django.db import transaction
 from django.db.models import QuerySet
 
-from accounts.models import AuditEvent
 from domains.hosting.models import ChangeSource, HostedPolicy, HostedPolicyVersion, StsMode
 from domains.hosting.policy import PolicyError
 from domains.hosting.services import PolicySettings, hosted_policy_update
@@ -90,28 +89,16 @@ def _change(
         now = settings_of(policy)
         try:
             hosted_policy_update(
-                domain=domain, wanted=wanted(now), actor=None, source=ChangeSource.AUTO
-            )
+                domain=domain, wanted=wanted(now), actor=None, source=ChangeSource.AUTO,
+                reason=reason,
+            )  # fmt: skip
         except PolicyError as e:
             log.warning("automatic MTA-STS change of %s refused: %s", domain.name, e.message)
             return None
         version = _latest(policy)
         if version is None or version.policy_id == expected_id:
             return None
-        _explain(version, domain, reason)
         return version
-
-
-def _explain(version: HostedPolicyVersion, domain: Domain, reason: str) -> None:
-    """Say why the product made the change, in the version and its audit event."""
-    said = f"MTA-STS hosting of {domain.name}: {version.summary}"[:500]
-    version.summary = f"{reason}: {version.summary}"[:500]
-    version.save(update_fields=["summary"])
-    # The event just recorded: its summary names the new policy id, which no other has.
-    AuditEvent.objects.filter(
-        tenant_id=version.tenant_id, action="mta_sts.hosting_changed", actor__isnull=True,
-        summary=said,
-    ).update(summary=f"MTA-STS hosting of {domain.name}: {version.summary}"[:500])  # fmt: skip
 
 
 def settings_of(policy: HostedPolicy) -> PolicySettings:

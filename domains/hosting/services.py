@@ -77,10 +77,13 @@ def hosted_policy_update(
     actor: User | None,
     source: ChangeSource,
     request: HttpRequest | None = None,
+    reason: str = "",
 ) -> HostedPolicy:
     """Apply ``wanted`` to the domain's hosted policy; PolicyError when it cannot be.
 
-    Nothing is written when nothing changes. The caller is in the domain's tenant's scope.
+    Nothing is written when nothing changes. ``reason`` (why the product made a change)
+    starts the version's and the audit event's summary. The caller is in the domain's
+    tenant's scope.
     """
     values = _validated(domain, wanted)
     with transaction.atomic():
@@ -93,6 +96,7 @@ def hosted_policy_update(
         if policy.pk is not None and not changed:
             return policy
         summary = _summary(policy, values, changed)
+        summary = f"{reason}: {summary}" if reason else summary
         new_id = (
             not policy.policy_id
             or any(name in _SERVED for name in changed)
