@@ -17,6 +17,7 @@ from django.utils import timezone
 from domains import records as grammar
 from domains.dane import TlsaSet, dane_findings
 from domains.dns import DnsTemporaryError, lookup, make_resolver
+from domains.events import domain_event_send
 from domains.findings import Finding, Level, worst_level
 from domains.hosting.selectors import DnsRecord, expected_id_record
 from domains.models import CheckKind, CheckStatus, DnsCheck, Domain
@@ -247,6 +248,9 @@ def domain_health_check(*, domain: Domain) -> list[DnsCheck]:
         domain = Domain.objects.select_for_update().select_related("tenant").get(pk=domain.pk)
         stored = [_store(domain, outcome, now) for outcome in outcomes]
         _update_domain(domain, outcomes[0], mx_hosts, now)
+        for check in stored:
+            if check.changed:
+                domain_event_send(domain, "dns_check.changed", check=check)
     return stored
 
 

@@ -24,6 +24,7 @@ from domains.checks import check_tlsrpt, tlsrpt_summary
 from domains.dns import DnsTemporaryError, make_resolver, txt_records
 from domains.hosting.serving import served_refresh_on_commit
 from domains.models import Domain, VerifiedBy
+from domains.events import domain_event_send
 from domains.notices import unverified_notice_send
 from tlsrpt_saas.queueing import task_queue_on_commit
 
@@ -100,6 +101,7 @@ def _verified(domain: Domain, actor: User | None) -> None:
     )  # fmt: skip
     task_queue_on_commit(CHECK_DOMAIN_HEALTH, domain.pk)
     served_refresh_on_commit(domain.name)
+    domain_event_send(domain, "domain.verified")
 
 
 def _ownership_missing(domain: Domain, now: datetime) -> None:
@@ -117,6 +119,7 @@ def _ownership_missing(domain: Domain, now: datetime) -> None:
     )  # fmt: skip
     transaction.on_commit(lambda: unverified_notice_send(domain=domain))
     served_refresh_on_commit(domain.name)
+    domain_event_send(domain, "domain.unverified")
 
 
 def domain_operator_verify(*, domain: Domain, actor: User | None = None) -> bool:
@@ -140,6 +143,7 @@ def domain_operator_verify(*, domain: Domain, actor: User | None = None) -> bool
         )  # fmt: skip
         task_queue_on_commit(CHECK_DOMAIN_HEALTH, domain.pk)
         served_refresh_on_commit(domain.name)
+        domain_event_send(domain, "domain.verified")
     return True
 
 

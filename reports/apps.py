@@ -14,3 +14,10 @@ class ReportsConfig(AppConfig):
         from reports.readiness.verdicts import readiness_dict  # reads models: not at import
 
         register_readiness(readiness_dict)
+
+        # Domains' events become webhook deliveries, written in the event's transaction
+        # (the receiver reads models: imported once the apps are loaded).
+        from domains.events import domain_event
+        from reports.webhooks.hooks import domain_event_received  # reads models
+
+        domain_event.connect(domain_event_received, dispatch_uid="webhooks.domain_event")

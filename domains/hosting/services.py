@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from accounts.audit import audit_record
 from accounts.models import User
+from domains.events import domain_event_send
 from domains.hosting import dns_zone, serving
 from domains.hosting.models import ChangeSource, HostedPolicy, HostedPolicyVersion, TxtMode
 from domains.hosting.policy import (
@@ -114,6 +115,7 @@ def hosted_policy_update(
             dns_zone.zone_sync()
         _record(policy, actor=actor, source=source, summary=summary, now=now, request=request)
         transaction.on_commit(lambda: serving.served_refresh(domain.name))
+        domain_event_send(domain, "mta_sts.changed", summary=summary)
     return policy
 
 

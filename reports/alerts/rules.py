@@ -23,6 +23,7 @@ from reports.dashboards import advice, selectors
 from reports.dashboards.periods import Period
 from reports.dashboards.selectors import Totals
 from reports.models import Alert, AlertKind, DailyStat
+from reports.webhooks.hooks import alert_event
 from tlsrpt_saas.queueing import task_queue_on_commit
 
 # Queued by name (tlsrpt_saas.queueing): reports.alerts.tasks imports this module.
@@ -226,6 +227,7 @@ def _apply(domain: Domain, conditions: dict, result: Evaluation) -> None:
         if key not in conditions:
             gone.resolved_at = now
             gone.save(update_fields=["resolved_at"])
+            alert_event(gone, "alert.resolved")  # in the evaluation's transaction
             result.resolved.append(gone)
     for key, condition in conditions.items():
         alert = open_alerts.get(key)
@@ -244,6 +246,7 @@ def _open(domain: Domain, condition: Condition, now: datetime) -> Alert | None:
                 key=condition.key, title=condition.title[:255], message=condition.message,
                 fix=condition.fix, opened_at=now, last_seen_at=now,
             )  # fmt: skip
+            alert_event(alert, "alert.opened")
     except IntegrityError:  # another evaluation opened it at the same moment
         return None
     if not _recently_notified(alert):

@@ -32,6 +32,7 @@ from reports.dashboards.periods import Period
 from reports.dashboards.selectors import Totals
 from reports.digests.models import DigestDelivery
 from reports.readiness.verdicts import NOT_TESTING, Readiness, domain_readiness
+from reports.webhooks import hooks as webhooks
 from tlsrpt_saas.mail import email_build
 
 logger = logging.getLogger(__name__)
@@ -389,7 +390,25 @@ def digest_send(*, tenant: Tenant, week_start: date) -> int:
         DigestDelivery.objects.filter(pk=claim.pk).update(sent_at=timezone.now())
         sent += 1
     logger.info("Weekly digest of %s for %s: %d sent", tenant.slug, week_start, sent)
+    if sent and _first_sent(tenant, week_start, sent):
+        _digest_event(digest)
     return sent
+
+
+def _first_sent(tenant: Tenant, week_start: date, sent: int) -> bool:
+    """Whether this call sent the week's first digests (a retry sending the rest is not)."""
+    done = DigestDelivery.objects.filter(tenant=tenant, week_start=week_start)
+    return done.filter(sent_at__isnull=False).count() == sent
+
+
+def _digest_event(digest: Digest) -> None:
+    rows = [
+        {"name": d.name, "sessions": d.totals.sessions, "failed": d.totals.failed,
+         "dashboard": d.dashboard_url}
+        for d in digest.domains
+    ]  # fmt: skip
+    period = digest.period
+    webhooks.digest_ready(digest.tenant, period.start, period.end, rows, digest.overview_url)
 
 
 def _claim(tenant: Tenant, membership: Membership, week_start: date) -> DigestDelivery | None:

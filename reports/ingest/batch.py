@@ -39,6 +39,8 @@ from reports.models import PolicyResult, Report, Status
 from reports.selftest.recognise import self_tests_among
 from reports.tlsrpt import Envelope, FoundReport, HeaderFacts, Policy
 from reports.tlsrpt import FailureDetail as ParsedFailure
+from reports.webhooks.events import PolicyNumbers, ReportFacts
+from reports.webhooks.hooks import reports_received
 
 
 @dataclass(slots=True)
@@ -112,6 +114,7 @@ def batch_store(parsed: list[Parsed]) -> dict[int, Stored]:
         else:
             repeats[plan.message_id].append((plan.key, plan.raw_json))
     _policies_store(stored)
+    reports_received(_facts(plan) for plan in stored)  # webhooks, in this transaction
     ids.update(reports_existing({k for rs in repeats.values() for k, _ in rs} - ids.keys()))
     conflicts = _conflicts(repeats, ids, {plan.key: plan.raw_json for plan in stored})
     outcomes = {}
@@ -123,6 +126,18 @@ def batch_store(parsed: list[Parsed]) -> dict[int, Stored]:
         repeated = repeats.get(message_id, []) if status == Status.DUPLICATE else []
         outcomes[message_id] = Stored(status, next((ids[k] for k, _ in repeated if k in ids), None))
     return outcomes
+
+
+def _facts(plan: _Planned) -> ReportFacts:
+    row = plan.row
+    policies = [
+        PolicyNumbers(p.policy_type, p.policy_domain or "", d, p.successful, p.failed, c)
+        for p, d, c in zip(plan.policies, plan.domains, plan.counted, strict=True)
+    ]
+    return ReportFacts(
+        row.tenant_id, row.pk, row.organization, row.report_id, row.start, row.end,
+        row.successful, row.failed, policies,
+    )  # fmt: skip
 
 
 def _conflicts(

@@ -142,7 +142,7 @@ def digest_payload(slug: str, start: str, end: str, domains: list[dict], link: s
     })  # fmt: skip
 
 
-def test_payload(slug: str, endpoint_pk: int) -> dict:
+def ping_payload(slug: str, endpoint_pk: int) -> dict:
     return envelope(TEST_EVENT, {
         "tenant": slug, "message": "A test event from TLS-RPT: this endpoint is reachable.",
         "links": {"webhook": url("webhook_detail", slug, endpoint_pk)},

@@ -13,7 +13,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from reports.webhooks.events import test_payload
+from reports.webhooks.events import ping_payload
 from reports.webhooks.models import WebhookDelivery, WebhookEndpoint
 from reports.webhooks.signing import message_id_new
 from tlsrpt_saas.queueing import task_queue
@@ -89,7 +89,7 @@ def delivery_test(*, endpoint: WebhookEndpoint, slug: str) -> WebhookDelivery:
     """A ``webhook.test`` event for this endpoint alone, sent once this commits."""
     with transaction.atomic():
         return deliveries_record(
-            [(endpoint.tenant_id, test_payload(slug, endpoint.pk))],
+            [(endpoint.tenant_id, ping_payload(slug, endpoint.pk))],
             {endpoint.tenant_id: [endpoint.pk]},
         )[0]
 

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 import pytest
 from celery.contrib.testing.worker import start_worker
 
+from tests.conftest import _end_other_sessions
 from tests.dnsserver import ZoneResolver
 from tests.webhooks.receiver import Receiver, start_receiver
 from tlsrpt_saas.celery import app as celery_app
@@ -36,3 +37,4 @@ def webhooks_worker(transactional_db: None, broker_url: str) -> Iterator[object]
         perform_ping_check=False, shutdown_timeout=30,
     ) as worker:  # fmt: skip
         yield worker
+    _end_other_sessions()
