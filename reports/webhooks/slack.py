@@ -37,4 +37,5 @@ def message(summary: "Summary") -> dict[str, Any]:
             "url": summary.link,
         }  # fmt: skip
         blocks.append({"type": "actions", "elements": [button]})
-    return {"text": f"{summary.title}: {summary.text}"[:_TEXT_MAX], "blocks": blocks}
+    fallback = escape(f"{summary.title}: {summary.text}")[:_TEXT_MAX]  # mrkdwn too
+    return {"text": fallback, "blocks": blocks}
