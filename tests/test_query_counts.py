@@ -341,9 +341,9 @@ ROUTES = {
         f"api_breakdown_{by}": Route(breakdown(by), 4)
         for by in ("result_type", "receiving_mx", "organization", "sending_ip")
     },
-    # The key and its tenant, the domains, then one query per metric family (the four of
-    # sessions share one; readiness reads hosted modes, blocking failures and coverage).
-    "api_metrics": Route(metrics, 11),
+    # The key and its tenant, the domains, then one query per metric family (the five of
+    # the daily stats share one; readiness reads hosted modes, blocking failures, coverage).
+    "api_metrics": Route(metrics, 10),
 }
 
 

@@ -499,6 +499,8 @@ API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="600/min")
 # The operators' Prometheus metrics at /metrics (reports.metrics): off (404) while empty;
 # set, a scrape must send "Authorization: Bearer <METRICS_TOKEN>".
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# A tenant's /api/v1/metrics answer is kept this long in the shared cache (0: not kept).
+METRICS_CACHE_SECONDS = env.int("METRICS_CACHE_SECONDS", default=60)
 SPECTACULAR_SETTINGS = {
     "TITLE": "TLS-RPT API",
     "DESCRIPTION": "A tenant's domains, reports and figures. Authenticate with an API key "

@@ -79,16 +79,12 @@ def _coverage(ids: Iterable[int]) -> tuple[dict[int, int], dict[int, int]]:
         DailyStat.objects.filter(
             domain_id__in=ids, policy_type=PolicyType.STS, day__range=(window.start, window.end)
         )
-        .values("domain_id", "organization", "day")
-        .annotate(n=Count("pk"))
+        .values_list("domain_id")
+        .annotate(orgs=Count("organization", distinct=True), days=Count("day", distinct=True))
         .order_by()
     )
-    organizations: dict[int, set[str]] = defaultdict(set)
-    days: dict[int, set[object]] = defaultdict(set)
-    for row in rows:
-        organizations[row["domain_id"]].add(row["organization"])
-        days[row["domain_id"]].add(row["day"])
-    return (
-        defaultdict(int, {pk: len(orgs) for pk, orgs in organizations.items()}),
-        defaultdict(int, {pk: len(d) for pk, d in days.items()}),
-    )
+    reporters: dict[int, int] = defaultdict(int)
+    days: dict[int, int] = defaultdict(int)
+    for pk, orgs, n in rows:
+        reporters[pk], days[pk] = orgs, n
+    return reporters, days

@@ -10,6 +10,7 @@ session reported under both tlsa and sts shows in both. Callers are inside the t
 scope.
 """
 
+from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time
 
@@ -21,7 +22,11 @@ from prometheus_client.registry import Collector
 from domains.models import CheckStatus, DnsCheck, Domain
 from reports.metrics import readiness
 from reports.models import Alert, DailyFailure, DailyStat
-from reports.readiness.verdicts import LABELS as VERDICTS
+
+
+def _add(sums: list[int], ok: int | None, failed: int | None) -> None:
+    sums[0] += ok or 0
+    sums[1] += failed or 0
 
 
 def _day_start(day: date) -> float:
@@ -41,7 +46,6 @@ class TenantCollector(Collector):
             return
         yield from self._sessions()
         yield self._failures()
-        yield self._reporters()
         yield self._alerts()
         checks, modes = self._checks()
         yield checks
@@ -57,7 +61,9 @@ class TenantCollector(Collector):
         return family
 
     def _sessions(self) -> Iterator[Metric]:
-        """Four families from one query: per policy type, and counted once per domain."""
+        """Five families from one scan of the daily stats, grouped by domain, policy type
+        and organization: sessions per policy type and counted once, and each reporter's
+        latest day."""
         domain_ok = CounterMetricFamily(
             "tlsrpt_domain_successful_sessions",
             "Successful sessions, a session under both tlsa and sts counted once.",
@@ -78,26 +84,39 @@ class TenantCollector(Collector):
             "Failed sessions as reported under each policy type.",
             labels=["domain", "policy_type"],
         )
+        reporters = GaugeMetricFamily(
+            "tlsrpt_reporter_last_report_day_timestamp_seconds",
+            "Start (UTC) of the latest day a sending organization reported for the domain.",
+            labels=["domain", "reporter"],
+        )
         rows = (
             DailyStat.objects.filter(domain_id__in=self.names)
-            .values("domain_id", "policy_type")
+            .values_list("domain_id", "policy_type", "organization")
             .annotate(s=Sum("successful"), f=Sum("failed"))
-            .annotate(cs=Sum("counted_successful"), cf=Sum("counted_failed"))
-            .order_by("domain_id", "policy_type")
+            .annotate(cs=Sum("counted_successful"), cf=Sum("counted_failed"), last=Max("day"))
+            .order_by()
         )
-        counted: dict[int, list[int]] = {}
-        for row in rows:
-            name = self.names[row["domain_id"]]
-            policy_ok.add_metric([name, row["policy_type"]], row["s"] or 0)
-            policy_failed.add_metric([name, row["policy_type"]], row["f"] or 0)
-            both = counted.setdefault(row["domain_id"], [0, 0])
-            both[0] += row["cs"] or 0
-            both[1] += row["cf"] or 0
+        policy: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0])
+        counted: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+        last: dict[tuple[int, str], date] = {}
+        for pk, policy_type, organization, ok, failed, counted_ok, counted_failed, day in rows:
+            _add(policy[pk, policy_type], ok, failed)
+            _add(counted[pk], counted_ok, counted_failed)
+            last[pk, organization] = max(day, last.get((pk, organization), day))
+        for (pk, policy_type), (ok, failed) in sorted(policy.items(), key=self._by_name):
+            policy_ok.add_metric([self.names[pk], policy_type], ok)
+            policy_failed.add_metric([self.names[pk], policy_type], failed)
         for pk, name in self.names.items():
             ok, failed = counted.get(pk, (0, 0))
             domain_ok.add_metric([name], ok)
             domain_failed.add_metric([name], failed)
-        yield from (domain_ok, domain_failed, policy_ok, policy_failed)
+        for (pk, organization), day in sorted(last.items(), key=self._by_name):
+            reporters.add_metric([self.names[pk], organization], _day_start(day))
+        yield from (domain_ok, domain_failed, policy_ok, policy_failed, reporters)
+
+    def _by_name(self, item: tuple[tuple[int, str], object]) -> tuple[str, str]:
+        (pk, label), _ = item
+        return self.names[pk], label
 
     def _failures(self) -> Metric:
         family = CounterMetricFamily(
@@ -113,22 +132,6 @@ class TenantCollector(Collector):
         )
         for pk, result_type, n in rows:
             family.add_metric([self.names[pk], result_type], n or 0)
-        return family
-
-    def _reporters(self) -> Metric:
-        family = GaugeMetricFamily(
-            "tlsrpt_reporter_last_report_day_timestamp_seconds",
-            "Start (UTC) of the latest day a sending organization reported for the domain.",
-            labels=["domain", "reporter"],
-        )
-        rows = (
-            DailyStat.objects.filter(domain_id__in=self.names)
-            .values_list("domain_id", "organization")
-            .annotate(last=Max("day"))
-            .order_by("domain_id", "organization")
-        )
-        for pk, organization, last in rows:
-            family.add_metric([self.names[pk], organization], _day_start(last))
         return family
 
     def _alerts(self) -> Metric:
@@ -150,7 +153,7 @@ class TenantCollector(Collector):
         policy body its latest definitive MTA-STS check fetched), from one query."""
         family = GaugeMetricFamily(
             "tlsrpt_dns_check_status",
-            "1 for the status of the latest definitive DNS check of each kind, 0 for others.",
+            "The status of the latest definitive DNS check of each kind (one sample, 1).",
             labels=["domain", "kind", "status"],
         )
         newest_first = Window(
@@ -166,10 +169,8 @@ class TenantCollector(Collector):
             .values_list("domain_id", "kind", "status", "records__policy")
         )
         published: dict[int, str | None] = {}
-        states = [s for s in CheckStatus.values if s != CheckStatus.UNKNOWN]
         for pk, kind, status, policy in sorted(rows, key=lambda r: (self.names[r[0]], r[1])):
-            for state in states:
-                family.add_metric([self.names[pk], kind, state], 1 if state == status else 0)
+            family.add_metric([self.names[pk], kind, status], 1)
             if kind == "mta_sts":
                 published[pk] = readiness.published_mode(policy)
         return family, published
@@ -177,13 +178,12 @@ class TenantCollector(Collector):
     def _readiness(self, published: dict[int, str | None]) -> Metric:
         family = GaugeMetricFamily(
             "tlsrpt_enforce_readiness",
-            "1 for the domain's readiness to enforce MTA-STS (the readiness page's verdict).",
+            "The domain's readiness to enforce MTA-STS, the readiness page's verdict (1).",
             labels=["domain", "verdict"],
         )
         hosted = readiness.hosted_modes(list(self.names))
         modes = {pk: hosted.get(pk) or published.get(pk) for pk in self.names}
         found = readiness.verdicts(modes)
         for pk, name in self.names.items():
-            for verdict in VERDICTS:
-                family.add_metric([name, verdict], 1 if found[pk] == verdict else 0)
+            family.add_metric([name, found[pk]], 1)
         return family

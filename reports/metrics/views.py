@@ -1,12 +1,15 @@
 """The two metrics endpoints: a tenant's (``GET /api/v1/metrics``, an API key) and the
 operators' (``GET /metrics``, ``METRICS_TOKEN``). Each scrape builds its figures in a
-registry of its own: nothing is kept in the process between scrapes."""
+registry of its own: nothing is kept in the process between scrapes (a tenant's answer
+is kept a minute in the shared cache, the same for every process)."""
 
 import hmac
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
@@ -23,11 +26,29 @@ from reports.metrics.operator import OperatorCollector
 from reports.metrics.tenant import TenantCollector
 
 
-def exposition(collector: Collector) -> HttpResponse:
+def exposition(collector: Collector) -> bytes:
     """The collector's families in the Prometheus text format (0.0.4)."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(collector)
-    return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_PLAIN_0_0_4)
+    return generate_latest(registry)
+
+
+def text(body: bytes) -> HttpResponse:
+    return HttpResponse(body, content_type=CONTENT_TYPE_PLAIN_0_0_4)
+
+
+def tenant_exposition(tenant_id: int, domains: Callable[[], list[Domain]]) -> bytes:
+    """The tenant's scrape, kept in the shared cache for METRICS_CACHE_SECONDS: its figures
+    change when reports arrive, a few times a day, while a scraper asks every few seconds
+    and each answer sums every stored day of the rollups. Keyed by the tenant's id."""
+    seconds = settings.METRICS_CACHE_SECONDS
+    key = f"tlsrpt:metrics:tenant:{tenant_id}"
+    body = cache.get(key) if seconds > 0 else None
+    if body is None:
+        body = exposition(TenantCollector(domains()))
+        if seconds > 0:
+            cache.set(key, body, seconds)
+    return cast(bytes, body)
 
 
 class PrometheusTextRenderer(BaseRenderer):
@@ -56,7 +77,7 @@ class MetricsView(TenantAPIView):
         "`scrape_config` here with a read key as its bearer token (see the README).",
     )  # fmt: skip
     def get(self, request: TenantAPIRequest) -> HttpResponse:
-        return exposition(TenantCollector(list(self.get_queryset())))
+        return text(tenant_exposition(request.tenant.pk, lambda: list(self.get_queryset())))
 
 
 def _token_ok(request: HttpRequest) -> bool:
@@ -74,4 +95,4 @@ def operator_metrics(request: HttpRequest) -> HttpResponse:
         response = HttpResponse("Send the bearer token.\n", status=401, content_type="text/plain")
         response["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return response
-    return exposition(OperatorCollector())
+    return text(exposition(OperatorCollector()))
