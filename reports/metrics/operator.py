@@ -8,7 +8,7 @@ counted in Redis by the workers (``reports.metrics.drains``).
 """
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from amqp.exceptions import ChannelError
@@ -21,7 +21,7 @@ from prometheus_client.registry import Collector
 from accounts.tenancy import across_tenants
 from domains.models import DnsCheck
 from reports.metrics.drains import Histogram, drain_histograms
-from reports.models import InboundMessage, Status
+from reports.models import DeliveryStatus, InboundMessage, Status, WebhookDelivery
 from tlsrpt_saas.celery import app
 
 WINDOW = timedelta(hours=24)
@@ -41,10 +41,11 @@ class OperatorCollector(Collector):
             yield self._inbound(since)
             yield from self._waiting()
             yield self._dns_checks(since)
+            yield from self._webhooks(since)
         yield from self._drains()
         yield self._queues()
 
-    def _inbound(self, since: object) -> Metric:
+    def _inbound(self, since: datetime) -> Metric:
         family = GaugeMetricFamily(
             "tlsrpt_inbound_messages_24h",
             "Messages received in the last 24 hours, by door and current outcome.",
@@ -75,7 +76,7 @@ class OperatorCollector(Collector):
             value=max(lag, 0.0),
         )
 
-    def _dns_checks(self, since: object) -> Metric:
+    def _dns_checks(self, since: datetime) -> Metric:
         family = GaugeMetricFamily(
             "tlsrpt_dns_checks_24h",
             "DNS health checks run in the last 24 hours, by kind and outcome.",
@@ -90,6 +91,29 @@ class OperatorCollector(Collector):
         for kind, status, n in rows:
             family.add_metric([kind, status], n)
         return family
+
+    def _webhooks(self, since: datetime) -> Iterator[Metric]:
+        recent = GaugeMetricFamily(
+            "tlsrpt_webhook_deliveries_24h",
+            "Webhook deliveries of the last 24 hours by endpoint kind and outcome so far "
+            "(pending: still being tried).",
+            labels=["kind", "outcome"],
+        )
+        rows = (
+            WebhookDelivery.objects.filter(created_at__gte=since)
+            .values_list("endpoint__kind", "status")
+            .annotate(n=Count("pk"))
+            .order_by("endpoint__kind", "status")
+        )
+        for kind, status, n in rows:
+            recent.add_metric([kind, status], n)
+        yield recent
+        pending = WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING).count()
+        yield GaugeMetricFamily(
+            "tlsrpt_webhook_deliveries_pending",
+            "Webhook deliveries not yet delivered or given up, whenever their event was.",
+            value=pending,
+        )
 
     def _drains(self) -> Iterator[Metric]:
         histograms = drain_histograms()

@@ -16,7 +16,7 @@ from domains.models import CheckKind, CheckStatus, DnsCheck
 from reports.inbound.store import inbound_store
 from reports.ingest.wake import ingest_wake
 from reports.metrics.drains import SECONDS_KEY, SIZE_KEY, drain_batch_record
-from reports.models import Channel, InboundMessage, Status
+from reports.models import Channel, InboundMessage, Status, WebhookDelivery, WebhookEndpoint
 from tests.conftest import database_url, wait_until
 from tests.factories import make_domain, make_tenant
 from tests.metrics.scrape import Samples, by_label, parse, value
@@ -84,6 +84,15 @@ def test_doors_lag_queues_and_dns_checks_across_tenants(token: str, client: Clie
             DnsCheck.objects.create(
                 tenant=acme, domain=domain, kind=CheckKind.MX, status=status, checked_at=at
             )
+        endpoint = WebhookEndpoint.objects.create(
+            tenant=acme, url="https://hooks.example/x", kind="slack", secret_encrypted="-"
+        )
+        for outcome, age in [("succeeded", 1), ("succeeded", 2), ("pending", 1), ("failed", 3),
+                             ("pending", 30), ("succeeded", 30)]:  # fmt: skip
+            WebhookDelivery.objects.create(
+                tenant=acme, endpoint=endpoint, event_type="report.received", message_id="m",
+                payload={}, status=outcome, created_at=now - timedelta(hours=age),
+            )  # fmt: skip
     ingest_wake()  # one drain queued on the ingest queue (no worker runs here)
 
     samples = scrape(client)
@@ -97,6 +106,10 @@ def test_doors_lag_queues_and_dns_checks_across_tenants(token: str, client: Clie
     assert by_label(samples, "tlsrpt_dns_checks_24h", "status", kind="mx") == {
         "ok": 1, "error": 1,
     }  # fmt: skip
+    assert by_label(samples, "tlsrpt_webhook_deliveries_24h", "outcome", kind="slack") == {
+        "succeeded": 2, "pending": 1, "failed": 1,
+    }  # fmt: skip
+    assert value(samples, "tlsrpt_webhook_deliveries_pending") == 2
     queues = by_label(samples, "tlsrpt_celery_queue_length", "queue")
     assert queues["ingest"] == 1
     assert {"dns", "mail", "webhooks", "default"} <= set(queues)
