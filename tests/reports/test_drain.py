@@ -225,10 +225,10 @@ def test_a_bug_storing_one_message_fails_it_alone_and_it_can_be_reprocessed(monk
     ids = [_store(acme, json.dumps(d).encode()) for d in documents]
     plan = batch._plan
 
-    def buggy(message, found, verified):
+    def buggy(message, found, verified, **kwargs):
         if found.report.report_id == documents[1]["report-id"]:
             raise KeyError("a bug in our code")
-        return plan(message, found, verified)
+        return plan(message, found, verified, **kwargs)
 
     monkeypatch.setattr(batch, "_plan", buggy)
     assert _drain() == 3
