@@ -47,6 +47,9 @@ def checklist(domains: list[Domain]) -> Checklist:
                 any(d.tlsrpt_ok for d in domains),
                 unpublished or (domains[0] if domains else None),
             ),
-            Step("receive", "Receive the first report", Report.objects.exists()),
+            # A self-test's report proves the pipeline, not that senders reach the address.
+            Step(
+                "receive", "Receive the first report", Report.objects.filter(is_test=False).exists()
+            ),
         ]
     )

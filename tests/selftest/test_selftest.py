@@ -13,6 +13,7 @@ from django.urls import reverse
 from django_scopes import scope
 
 from accounts.models import KeyScope, Tenant
+from reports.dashboards.onboarding import checklist
 from reports.models import DailyFailure, DailyStat, InboundMessage, Report, Status
 from reports.selftest.build import ORGANIZATION
 from reports.selftest.models import SelfTest
@@ -23,6 +24,7 @@ from tests.conftest import wait_until
 from tests.factories import make_domain, make_tenant, owner_of
 from tests.reports.helpers import domain_totals, ingest
 from tests.reports.mail import report_email, report_json
+from tests.selftest.helpers import self_test_ingested
 from tests.web import fresh_client, login
 
 
@@ -241,3 +243,16 @@ def test_the_report_is_google_shaped_and_marked() -> None:
     assert found.report.report_id == "selftest-1"
     assert found.report.start == datetime(2026, 12, 5, tzinfo=UTC)
     assert [(p.successful, p.failed) for p in found.report.policies] == [(9, 1)]
+
+
+@pytest.mark.django_db
+def test_a_self_test_report_does_not_tick_the_first_report_step(acme: Tenant) -> None:
+    domain = make_domain(acme, "example.org")
+    self_test_ingested(acme, domain, datetime.now(UTC))
+    with scope(tenant=acme):
+        steps = {step.key: step.done for step in checklist([domain]).steps}
+    assert steps["receive"] is False
+    ingest(acme, report_email(report_json(domain="example.org")))
+    with scope(tenant=acme):
+        steps = {step.key: step.done for step in checklist([domain]).steps}
+    assert steps["receive"] is True
