@@ -12,12 +12,13 @@ from standardwebhooks.webhooks import Webhook
 
 from reports.inbound.store import inbound_store
 from reports.models import Channel, Report
+from reports.webhooks.events import envelope
 from reports.webhooks.models import DeliveryStatus, WebhookDelivery
 from reports.webhooks.tasks import sweep_deliveries
 from tests.conftest import wait_until
 from tests.factories import make_domain, make_tenant
 from tests.reports.mail import report_json
-from tests.webhooks.helpers import make_endpoint, record
+from tests.webhooks.helpers import make_endpoint
 from tests.webhooks.receiver import Receiver
 
 
@@ -50,8 +51,13 @@ def test_the_sweep_queues_a_delivery_whose_task_was_lost(
     acme = make_tenant("acme")
     endpoint, secret = make_endpoint(acme, receiver.url(), ["domain.verified"])
     long_ago = timezone.now() - timedelta(minutes=10)
-    # Written as if its task had been queued long ago and lost (a broker outage).
-    delivery = record(endpoint, long_ago)
+    # Written as if its task had been queued long ago and lost (a broker outage): no task.
+    with scope(tenant=acme):
+        delivery = WebhookDelivery.objects.create(
+            tenant=acme, endpoint=endpoint, event_type="domain.verified", message_id="msg_lost",
+            payload=envelope("domain.verified", {"tenant": "acme"}), created_at=long_ago,
+            next_attempt_at=long_ago, queued_at=long_ago,
+        )  # fmt: skip
 
     assert sweep_deliveries() == 1
 
