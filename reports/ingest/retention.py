@@ -3,7 +3,8 @@
 * Inbound messages (the raw bytes as they arrived), ``INBOUND_RETENTION_DAYS`` after they
   arrived, once they have an outcome: a stored report keeps its own JSON. Messages still
   waiting are never deleted. The record of mail a door refused over a limit
-  (``InboundRefusal``, a row per tenant, day, door and limit) goes after as long.
+  (``InboundRefusal``, a row per tenant, day, door and limit) and the self-tests a tenant
+  ran (``SelfTest``) go after as long.
 * Reports, with their policies and failure details, ``REPORT_RETENTION_DAYS`` after the
   day they count for. The daily rollups stay, so dashboards, digests and the API's daily
   figures for older days do not change.
@@ -34,6 +35,7 @@ from reports.models import (
     Report,
     Status,
 )
+from reports.selftest.models import SelfTest
 
 CHUNK = 2000
 
@@ -42,6 +44,7 @@ CHUNK = 2000
 class Purged:
     inbound: int = 0
     refusals: int = 0
+    self_tests: int = 0
     reports: int = 0
     dns_checks: int = 0
     more: bool = False
@@ -56,6 +59,7 @@ def purge_expired(*, seconds: float = 120.0, now: datetime | None = None) -> Pur
         for name, expired, delete in (
             ("inbound", _expired_inbound(now), _inbound_delete),
             ("refusals", _expired_refusals(now), _refusals_delete),
+            ("self_tests", _expired_self_tests(now), _self_tests_delete),
             ("reports", _expired_reports(now), _reports_delete),
             ("dns_checks", _expired_checks(now), _checks_delete),
         ):
@@ -97,6 +101,15 @@ def _expired_refusals(now: datetime) -> QuerySet | None:
 
 def _refusals_delete(ids: list[int]) -> None:
     InboundRefusal.objects.filter(pk__in=ids).delete()
+
+
+def _expired_self_tests(now: datetime) -> QuerySet | None:
+    cutoff = _cutoff(settings.INBOUND_RETENTION_DAYS, now)
+    return None if cutoff is None else SelfTest.objects.filter(started_at__lt=cutoff)
+
+
+def _self_tests_delete(ids: list[int]) -> None:
+    SelfTest.objects.filter(pk__in=ids).delete()
 
 
 def _expired_reports(now: datetime) -> QuerySet | None:

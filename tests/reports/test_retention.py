@@ -21,6 +21,7 @@ from reports.models import (
     PolicyResult,
     Report,
 )
+from reports.selftest.models import SelfTest
 from tests.conftest import wait_until
 from tests.factories import make_domain, make_tenant
 from tests.reports.helpers import ingest
@@ -177,3 +178,22 @@ def test_refusal_records_go_after_the_inbound_retention(settings) -> None:
     with scope(tenant=acme):
         ages = sorted((now.date() - r.day).days for r in InboundRefusal.objects.all())
     assert ages == [0, 89]
+
+
+def test_self_tests_go_after_the_inbound_retention(settings) -> None:
+    settings.INBOUND_RETENTION_DAYS = 90
+    acme = make_tenant("acme")
+    domain = make_domain(acme, "acme.example")
+    now = timezone.now()
+    with scope(tenant=acme):
+        for age in (100, 10):
+            SelfTest.objects.create(
+                tenant=acme, domain=domain, report_id=f"selftest-{age}",
+                started_at=now - timedelta(days=age),
+            )  # fmt: skip
+
+    purged = purge_expired()
+
+    assert purged.self_tests == 1
+    with scope(tenant=acme):
+        assert list(SelfTest.objects.values_list("report_id", flat=True)) == ["selftest-10"]
