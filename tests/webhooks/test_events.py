@@ -13,6 +13,8 @@ from standardwebhooks.webhooks import Webhook
 
 from accounts.models import Tenant
 from domains.checks import domain_health_check
+from domains.hosting.models import ChangeSource
+from domains.hosting.services import PolicySettings, hosted_policy_update
 from domains.verification import domain_check
 from reports.alerts.rules import alerts_evaluate
 from reports.digests.weekly import digest_send
@@ -166,3 +168,19 @@ def test_a_sent_weekly_digest_is_a_digest_ready_once(receiver: Receiver, mailout
     data = delivery.payload["data"]
     assert data["week"] == {"start": "2026-11-09", "end": "2026-11-15"}
     assert data["domains"][0]["name"] == "acme.test" and data["domains"][0]["sessions"] == 12
+
+
+def test_a_hosted_mta_sts_change_reaches_the_webhook(receiver: Receiver) -> None:
+    acme = make_tenant("acme")
+    domain = make_domain(acme, "acme.test", mx_hosts=["mx.acme.test"])
+    make_endpoint(acme, receiver.url(), ["mta_sts.changed"])
+    wanted = PolicySettings(enabled=True, mode="testing", mx=["mx.acme.test"], max_age=86400)
+
+    with scope(tenant=acme):
+        hosted_policy_update(domain=domain, wanted=wanted, actor=None, source=ChangeSource.API)
+
+    (delivery,) = deliveries(acme)
+    assert_documented(delivery.payload)
+    data = delivery.payload["data"]
+    assert data["domain"]["name"] == "acme.test" and "testing" in data["summary"]
+    assert data["links"]["mta_sts"].endswith(f"/t/acme/domains/{domain.pk}/mta-sts")
