@@ -33,9 +33,8 @@ from reports.webhooks.models import (
 )
 
 __all__ = [
-    "Alert", "AlertKind", "Channel", "DailyFailure", "DailyStat", "DigestDelivery",
-    "FailureDetail", "InboundMessage", "InboundRefusal", "MailboxFailure", "MailboxSource",
-    "PolicyResult", "PolicyType", "Report", "Status", "TlsMode",
-    "DoorStatus", "SelfTest",
-    "DeliveryStatus", "EndpointKind", "WebhookDelivery", "WebhookEndpoint",
+    "Alert", "AlertKind", "Channel", "DailyFailure", "DailyStat", "DeliveryStatus",
+    "DigestDelivery", "DoorStatus", "EndpointKind", "FailureDetail", "InboundMessage",
+    "InboundRefusal", "MailboxFailure", "MailboxSource", "PolicyResult", "PolicyType", "Report",
+    "SelfTest", "Status", "TlsMode", "WebhookDelivery", "WebhookEndpoint",
 ]  # fmt: skip

@@ -15,13 +15,18 @@ from reports.ingest.tasks import (
     requeue_stale_inbound,
 )
 from reports.selftest.tasks import run_self_test
-from reports.webhooks.tasks import send_deliveries, send_disabled_email, sweep_deliveries
+from reports.webhooks.tasks import (
+    purge_deliveries,
+    send_deliveries,
+    send_disabled_email,
+    sweep_deliveries,
+)
 
 __all__ = [
     "drain_inbound", "enforcement_domain_step", "evaluate_alerts", "evaluate_tenant_alerts",
-    "poll_mailbox", "poll_mailboxes", "process_inbound", "purge_expired_rows",
-    "queue_unqueued_inbound", "queue_weekly_digests", "requeue_stale_inbound", "run_loop",
-    "run_self_test",
-    "send_alert_email", "send_change_email", "send_tenant_digest",
-    "send_deliveries", "send_disabled_email", "sweep_deliveries",
+    "poll_mailbox", "poll_mailboxes", "process_inbound", "purge_deliveries",
+    "purge_expired_rows", "queue_unqueued_inbound", "queue_weekly_digests",
+    "requeue_stale_inbound", "run_loop", "run_self_test", "send_alert_email",
+    "send_change_email", "send_deliveries", "send_disabled_email", "send_tenant_digest",
+    "sweep_deliveries",
 ]  # fmt: skip

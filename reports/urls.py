@@ -7,8 +7,8 @@ from reports.digests import views as digest_views
 from reports.inbound import mailbox_views, views
 from reports.inbound.http import tlsrpt_post
 from reports.readiness import views as readiness_views
-from reports.webhooks import views as webhook_views
 from reports.selftest import views as selftest_views
+from reports.webhooks import views as webhook_views
 
 tenant_patterns = [
     path("", dashboard_views.tenant_home, name="tenant_home"),
@@ -42,9 +42,10 @@ tenant_patterns = [
     path("webhooks/<int:pk>/delete", webhook_views.webhook_delete, name="webhook_delete"),
     path("webhooks/<int:pk>/test", webhook_views.webhook_test, name="webhook_test"),
     path(
-        "webhooks/deliveries/<int:pk>/resend", webhook_views.webhook_resend,
+        "webhooks/deliveries/<int:pk>/resend",
+        webhook_views.webhook_resend,
         name="webhook_resend",
-    ),  # fmt: skip
+    ),
     path("domains/<int:pk>/self-test", selftest_views.self_test_start, name="self_test_start"),
     path(
         "domains/<int:pk>/self-test/<int:test_id>/",

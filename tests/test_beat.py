@@ -14,6 +14,7 @@ PERIODIC = {
     "reports.digest_tasks.queue_weekly_digests",
     "reports.retention_tasks.purge_expired_rows",
     "reports.webhooks.sweep_deliveries",
+    "reports.webhooks.purge_deliveries",
     "reports.enforcement.run_loop",
 }
 

@@ -43,6 +43,10 @@ BYPASSES = [
         "beat: webhook deliveries due and not queued, of every tenant",
     ),
     (
+        "reports/webhooks/sweeps.py",
+        "retention: deletes every tenant's old webhook deliveries",
+    ),
+    (
         "reports/ingest/claims.py",
         "claims: do messages of any tenant wait, held by other workers",
     ),

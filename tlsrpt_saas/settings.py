@@ -268,6 +268,8 @@ WEBHOOKS_ALLOW_HTTP = env_bool("WEBHOOKS_ALLOW_HTTP", default=False)
 WEBHOOKS_CA_FILE = env.str("WEBHOOKS_CA_FILE", default="")
 # One deadline (seconds) for a whole delivery attempt: connect, TLS, request and answer.
 WEBHOOKS_TIMEOUT = env.float("WEBHOOKS_TIMEOUT", default=10.0)
+# Delivered and failed webhook deliveries are kept in the log this many days.
+WEBHOOKS_LOG_DAYS = env.int("WEBHOOKS_LOG_DAYS", default=30)
 
 # Hosted MTA-STS (domains.hosting): policies served at mta-sts.<domain> for verified
 # domains, behind Caddy's on-demand TLS, whose certificates come from the ACME directory
@@ -475,6 +477,11 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-webhook-deliveries": {
         "task": "reports.webhooks.sweep_deliveries",
         "schedule": 5.0,
+    },
+    # Webhook delivery logs past WEBHOOKS_LOG_DAYS are deleted daily.
+    "purge-webhook-deliveries": {
+        "task": "reports.webhooks.purge_deliveries",
+        "schedule": 86400.0,
     },
     # The MTA-STS enforcement loop, hourly: a domain is promoted, ramped or rolled back
     # within the hour its reports (or the elapsed max_age) call for it; each step is

@@ -1,4 +1,5 @@
-"""Deliveries due and not queued, of every tenant: what the beat sweep queues again.
+"""Deliveries due and not queued, of every tenant: what the beat sweep queues again; and
+the purge of delivery logs past ``WEBHOOKS_LOG_DAYS``.
 
 A delivery is queued when its event commits; a retry is left due for this sweep. The
 sweep also finds deliveries whose task was lost (the broker down when the event
@@ -8,6 +9,7 @@ committed, a worker killed mid-attempt: its lease ends) once ``STALE`` has passe
 from collections import defaultdict
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db.models import Q
 
 from accounts.tenancy import across_tenants
@@ -32,3 +34,19 @@ def deliveries_due(now: datetime) -> dict[int, list[int]]:
         ids = [pk for pks in by_tenant.values() for pk in pks]
         WebhookDelivery.objects.filter(pk__in=ids).update(queued_at=now)
     return dict(by_tenant)
+
+
+PURGE_BATCH = 5000
+
+
+def deliveries_purge(now: datetime) -> int:
+    """Delete finished deliveries older than ``WEBHOOKS_LOG_DAYS``, in batches; how many."""
+    cutoff = now - timedelta(days=settings.WEBHOOKS_LOG_DAYS)
+    deleted = 0
+    with across_tenants("retention: deletes every tenant's old webhook deliveries"):
+        old = WebhookDelivery.objects.filter(created_at__lt=cutoff).exclude(
+            status=DeliveryStatus.PENDING
+        )
+        while ids := list(old.values_list("pk", flat=True)[:PURGE_BATCH]):
+            deleted += WebhookDelivery.objects.filter(pk__in=ids).delete()[0]
+    return deleted

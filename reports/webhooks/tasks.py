@@ -15,7 +15,7 @@ from reports.webhooks.mail import endpoint_disabled_notify
 from reports.webhooks.models import WebhookEndpoint
 from reports.webhooks.record import send_now
 from reports.webhooks.sending import deliveries_send
-from reports.webhooks.sweeps import deliveries_due
+from reports.webhooks.sweeps import deliveries_due, deliveries_purge
 
 
 @shared_task(name="reports.webhooks.send_deliveries", acks_late=True)
@@ -31,6 +31,11 @@ def sweep_deliveries() -> int:
     due = deliveries_due(timezone.now())
     send_now(due)
     return sum(len(ids) for ids in due.values())
+
+
+@shared_task(name="reports.webhooks.purge_deliveries")
+def purge_deliveries() -> int:
+    return deliveries_purge(timezone.now())
 
 
 @shared_task(

@@ -4,12 +4,13 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django_scopes import scope
+from django_scopes import scope, scopes_disabled
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from reports.webhooks.models import DeliveryStatus
+from reports.webhooks.models import DeliveryStatus, WebhookDelivery
 from reports.webhooks.sending import RETRY_DELAYS
 from reports.webhooks.services import webhook_endpoint_rotate
+from reports.webhooks.sweeps import deliveries_purge
 from reports.webhooks.tasks import send_disabled_email
 from tests.factories import make_tenant
 from tests.webhooks.helpers import endpoint_of, make_endpoint, record, send
@@ -169,3 +170,21 @@ def test_the_payload_is_json_as_documented(receiver: Receiver) -> None:
     send(record(endpoint, T0), T0)
     body = json.loads(receiver.received[0].body)
     assert set(body) == {"type", "timestamp", "data"}
+
+
+def test_finished_deliveries_leave_the_log_after_webhooks_log_days(
+    receiver: Receiver, settings
+) -> None:
+    settings.WEBHOOKS_LOG_DAYS = 30
+    endpoint, _ = make_endpoint(make_tenant("acme"), receiver.url())
+    other, _ = make_endpoint(make_tenant("other"), receiver.url())
+    old_done, old_other = send(record(endpoint, T0), T0), send(record(other, T0), T0)
+    old_pending = record(endpoint, T0)  # never attempted: still owed, kept
+    recent = send(record(endpoint, T0 + timedelta(days=20)), T0 + timedelta(days=20))
+
+    assert deliveries_purge(T0 + timedelta(days=31)) == 2
+
+    with scopes_disabled():
+        left = set(WebhookDelivery.objects.values_list("pk", flat=True))
+    assert left == {old_pending.pk, recent.pk}
+    assert old_done.pk not in left and old_other.pk not in left
