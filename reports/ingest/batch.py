@@ -136,7 +136,7 @@ def _facts(plan: _Planned) -> ReportFacts:
     ]
     return ReportFacts(
         row.tenant_id, row.pk, row.organization, row.report_id, row.start, row.end,
-        row.successful, row.failed, policies,
+        row.successful, row.failed, policies, test=row.is_test,
     )  # fmt: skip
 
 

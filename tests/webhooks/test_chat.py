@@ -47,7 +47,7 @@ DATA: dict[str, dict[str, Any]] = {
     "report.received": {"tenant": "acme", "links": {"report": LINK}, "report": {
         "id": 3, "organization": "<https://evil.example|Google>", "report_id": "r1",
         "start": "2026-11-19T00:00:00+00:00", "end": "2026-11-19T23:59:59+00:00",
-        "successful": 90, "failed": 10, "policies": []}},
+        "successful": 90, "failed": 10, "test": False, "policies": []}},
     "domain.verified": {"tenant": "acme", "domain": DOMAIN, "links": {"domain": LINK}},
     "domain.unverified": {"tenant": "acme", "domain": DOMAIN, "links": {"domain": LINK}},
     "dns_check.changed": {"tenant": "acme", "domain": DOMAIN, "check": CHECK,

@@ -18,7 +18,8 @@ from domains.hosting.services import PolicySettings, hosted_policy_update
 from domains.verification import domain_check
 from reports.alerts.rules import alerts_evaluate
 from reports.digests.weekly import digest_send
-from reports.models import Report
+from reports.models import Report, SelfTest
+from reports.selftest.build import ORGANIZATION, REPORT_ID_PREFIX
 from reports.webhooks.events import ping_payload
 from reports.webhooks.models import WebhookDelivery
 from reports.webhooks.sending import deliveries_send
@@ -67,7 +68,7 @@ def test_each_stored_report_is_a_report_received_with_its_numbers(receiver: Rece
     report = payload["data"]["report"]
     assert report["id"] == stored.pk and report["report_id"] == stored.report_id
     assert (report["successful"], report["failed"]) == (stored.successful, stored.failed)
-    assert (report["successful"], report["failed"]) == (95, 8)
+    assert (report["successful"], report["failed"], report["test"]) == (95, 8, False)
     policies = [(p["policy_type"], p["successful"], p["failed"], p["domain"]) for p in
                 report["policies"]]  # fmt: skip
     assert policies == [("sts", 90, 7, "acme.test"), ("tlsa", 5, 1, "acme.test")]
@@ -184,3 +185,20 @@ def test_a_hosted_mta_sts_change_reaches_the_webhook(receiver: Receiver) -> None
     data = delivery.payload["data"]
     assert data["domain"]["name"] == "acme.test" and "testing" in data["summary"]
     assert data["links"]["mta_sts"].endswith(f"/t/acme/domains/{domain.pk}/mta-sts")
+
+
+def test_a_self_test_report_is_marked_as_a_test(receiver: Receiver) -> None:
+    acme = make_tenant("acme")
+    domain = make_domain(acme, "acme.test")
+    make_endpoint(acme, receiver.url(), ["report.received"])
+    report_id = f"{REPORT_ID_PREFIX}{acme.pk}-1"
+    with scope(tenant=acme):
+        SelfTest.objects.create(tenant=acme, domain=domain, report_id=report_id)
+    document = report_json(domain="acme.test", organization=ORGANIZATION, report_id=report_id)
+
+    ingest(acme, json.dumps(document).encode(), "report.json")
+
+    (delivery,) = deliveries(acme)
+    assert_documented(delivery.payload)
+    report = delivery.payload["data"]["report"]
+    assert report["test"] is True and (report["successful"], report["failed"]) == (0, 0)
