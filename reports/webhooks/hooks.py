@@ -27,6 +27,8 @@ def reports_received(stored: Iterable[ReportFacts]) -> int:
     """report.received for each report a batch stored: one query for all its tenants, then
     one insert for all deliveries."""
     stored = list(stored)
+    if not stored:  # a batch of duplicates or unattributed reports: no query at all
+        return 0
     endpoints = endpoints_for({f.tenant_id for f in stored}, "report.received")
     if not endpoints:
         return 0

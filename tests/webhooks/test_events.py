@@ -8,6 +8,7 @@ from datetime import date, timedelta
 import jsonschema  # type: ignore[import-untyped]  # from check-jsonschema (dev)
 import pytest
 from django.conf import settings
+from django.utils import timezone
 from django_scopes import scope
 from standardwebhooks.webhooks import Webhook
 
@@ -20,7 +21,8 @@ from reports.alerts.rules import alerts_evaluate
 from reports.digests.weekly import digest_send
 from reports.models import Report, SelfTest
 from reports.selftest.build import ORGANIZATION, REPORT_ID_PREFIX
-from reports.webhooks.events import ping_payload
+from reports.webhooks.events import ReportFacts, ping_payload
+from reports.webhooks.hooks import reports_received
 from reports.webhooks.models import WebhookDelivery
 from reports.webhooks.sending import deliveries_send
 from tests.dnsserver import ZoneResolver
@@ -202,3 +204,18 @@ def test_a_self_test_report_is_marked_as_a_test(receiver: Receiver) -> None:
     assert_documented(delivery.payload)
     report = delivery.payload["data"]["report"]
     assert report["test"] is True and (report["successful"], report["failed"]) == (0, 0)
+
+
+def test_a_batch_costs_one_query_when_no_endpoint_takes_its_reports(
+    django_assert_num_queries,
+) -> None:
+    acme = make_tenant("acme")
+    make_endpoint(acme, "https://hooks.example/in", ["alert.opened"])  # another event
+    now = timezone.now()
+    facts = [ReportFacts(acme.pk, n, "Google", f"r{n}", now, now, 1, 0, []) for n in range(50)]
+
+    with scope(tenant=acme):
+        with django_assert_num_queries(1):
+            assert reports_received(facts) == 0
+        with django_assert_num_queries(0):
+            assert reports_received([]) == 0
