@@ -69,6 +69,10 @@ BYPASSES = [
         "operator command: re-encrypts every tenant's mailbox passwords",
     ),
     (
+        "reports/management/commands/rotate_secrets.py",
+        "operator command: re-encrypts every tenant's webhook secrets",
+    ),
+    (
         "tlsrpt_saas/middleware.py",
         "the operators' Django admin: staff see every tenant's rows",
     ),

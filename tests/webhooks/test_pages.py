@@ -1,9 +1,12 @@
 """The webhook pages: an admin adds an endpoint and sees its secret once; the delivery log
 shows each delivery's outcome; test events and resends make new deliveries."""
 
+import io
 import re
 
 import pytest
+from cryptography.fernet import Fernet
+from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from django_scopes import scope
@@ -12,6 +15,7 @@ from standardwebhooks.webhooks import Webhook
 from accounts.models import Role
 from reports.inbound.secrets import secret_decrypt
 from reports.webhooks.models import WebhookDelivery, WebhookEndpoint
+from reports.webhooks.services import webhook_endpoint_rotate
 from tests.factories import make_member, make_tenant, owner_of
 from tests.web import login
 from tests.webhooks.helpers import make_endpoint
@@ -103,3 +107,21 @@ def test_rotation_shows_the_new_secret_and_keeps_the_old(client: Client) -> None
     assert new != old
     assert secret_decrypt(endpoint.secret_encrypted) == new
     assert secret_decrypt(endpoint.previous_secret_encrypted) == old
+
+
+def test_rotate_secrets_re_encrypts_webhook_secrets_with_the_new_key(settings) -> None:
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    settings.FIELD_ENCRYPTION_KEYS = [old]
+    tenant = make_tenant("acme")
+    endpoint, secret = make_endpoint(tenant, "https://hooks.example/in")
+    with scope(tenant=tenant):
+        previous = webhook_endpoint_rotate(endpoint=endpoint, actor=None)
+
+    settings.FIELD_ENCRYPTION_KEYS = [new, old]
+    call_command("rotate_secrets", stdout=io.StringIO())
+    settings.FIELD_ENCRYPTION_KEYS = [new]
+
+    with scope(tenant=tenant):
+        endpoint.refresh_from_db()
+    assert secret_decrypt(endpoint.secret_encrypted) == previous
+    assert secret_decrypt(endpoint.previous_secret_encrypted) == secret
