@@ -1,5 +1,5 @@
-"""One selector module, one set of numbers: the dashboard, the API, the digest and the
-Prometheus metrics agree."""
+"""One selector module, one set of numbers: the dashboard, the API, the digest, the
+Prometheus metrics and the webhooks agree."""
 
 import re
 from datetime import UTC, date, datetime
@@ -13,10 +13,12 @@ from accounts.models import ApiKey, Tenant
 from reports.dashboards import selectors
 from reports.dashboards.periods import Period
 from reports.digests.weekly import digest_send
+from reports.webhooks.models import WebhookDelivery
 from tests.factories import make_domain
 from tests.metrics.scrape import by_label, parse, value
 from tests.reports.helpers import corpus, corpus_files, ingest
 from tests.selftest.helpers import self_test_ingested
+from tests.webhooks.helpers import make_endpoint
 
 WEEK = Period(date(2024, 2, 19), date(2024, 2, 25))
 
@@ -120,3 +122,31 @@ def test_every_reader_counts_postfix_dane_and_mta_sts_sessions_alike(
         assert digest_send(tenant=acme, week_start=date(2025, 9, 29)) == 1
     text = mail_sink.messages[0].get_body(("plain",)).get_content()
     assert re.search(r"Sessions:\s+200\b", text) and re.search(r"Failed:\s+20\b", text)
+
+
+@pytest.mark.django_db
+def test_webhooks_tell_the_same_week(acme: Tenant, mail_sink) -> None:
+    """report.received (each report's counted policies for the domain, that week) and
+    digest.ready give the dashboard's numbers."""
+    domain = make_domain(acme, "example.com")
+    make_endpoint(acme, "https://hooks.example/in", ["report.received", "digest.ready"])
+    for name in corpus_files():
+        ingest(acme, corpus(name), name)
+    with scope(tenant=acme.pk):
+        totals = selectors.domain_totals(domain, WEEK)
+        assert digest_send(tenant=acme, week_start=WEEK.start) == 1
+        payloads = [d.payload["data"] for d in WebhookDelivery.objects.order_by("pk")]
+
+    counted = [
+        (p["successful"], p["failed"])
+        for data in payloads
+        if "report" in data
+        and WEEK.start <= date.fromisoformat(data["report"]["start"][:10]) <= WEEK.end
+        for p in data["report"]["policies"]
+        if p["domain"] == "example.com" and p["counted"]
+    ]
+    assert sum(s for s, _ in counted) == totals.successful
+    assert sum(f for _, f in counted) == totals.failed
+    (digest,) = [data for data in payloads if "week" in data]
+    (row,) = [row for row in digest["domains"] if row["name"] == "example.com"]
+    assert (row["sessions"], row["failed"]) == (totals.sessions, totals.failed)
