@@ -274,7 +274,9 @@ def metrics(tenant: Tenant, n: int) -> Built:
 
 def _webhook(tenant: Tenant, i: int) -> WebhookEndpoint:
     return WebhookEndpoint.objects.create(
-        tenant=tenant, url=f"https://hooks.example/{i}", events=["alert.opened"],
+        tenant=tenant,
+        url=f"https://hooks.example/{i}",
+        events=["alert.opened"],
         secret_encrypted=secret_encrypt("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
     )
 
@@ -343,7 +345,7 @@ ROUTES = {
     },
     # The key and its tenant, the domains, then one query per metric family (the five of
     # the daily stats share one; readiness reads hosted modes, blocking failures, coverage).
-    "api_metrics": Route(metrics, 10),
+    "api_metrics": Route(metrics, 12),  # sessions and failures: older days, then recent
 }
 
 

@@ -2,7 +2,12 @@
 
 Each scrape reads the rollups and the few tables it needs, one grouped query per family
 (two families may share one), whatever the number of domains: no state lives in the
-process, so every web process answers the same figures. Sessions are counters over every
+process, so every web process answers the same figures. The session and failure counters
+sum every stored day; the days before the last ``RECENT_DAYS`` change only when a late
+report arrives, so their sums are kept an hour in the shared cache (per tenant and
+cut-off day) and each scrape adds the recent days to them: a scrape reads a week of
+rollups, not years. A late report for an older day shows within the hour; the counters
+only grow meanwhile. Sessions are counters over every
 stored day (they fall back only when retention deletes old rollups, which Prometheus
 reads as a counter reset). ``tlsrpt_domain_*`` count a session once as the dashboard and
 ``stats/daily`` do; ``tlsrpt_policy_*`` as reported under each policy type, so a
@@ -11,17 +16,23 @@ scope.
 """
 
 from collections import defaultdict
-from collections.abc import Iterator
-from datetime import UTC, date, datetime, time
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
-from django.db.models import Count, F, Max, Sum, Window
+from django.core.cache import cache
+from django.db.models import Count, F, Max, Q, QuerySet, Sum, Window
 from django.db.models.functions import RowNumber
+from django.utils import timezone
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from domains.models import CheckStatus, DnsCheck, Domain
 from reports.metrics import readiness
 from reports.models import Alert, DailyFailure, DailyStat
+
+RECENT_DAYS = 7
+HISTORY_SECONDS = 3600
 
 
 def _add(sums: list[int], ok: int | None, failed: int | None) -> None:
@@ -36,9 +47,23 @@ def _day_start(day: date) -> float:
 class TenantCollector(Collector):
     """The metric families of ``domains`` (a tenant's), read when collected."""
 
-    def __init__(self, domains: list[Domain]) -> None:
+    def __init__(self, domains: list[Domain], tenant_id: int | None = None) -> None:
         self.domains = domains
         self.names = {d.pk: d.name for d in domains}
+        self.tenant_id = tenant_id  # keys the cached sums of older days; None: not cached
+
+    def _rows(self, kind: str, query: Callable[[Q], QuerySet[Any, Any]]) -> list[Any]:
+        """``query``'s grouped rows for the days before the last RECENT_DAYS (kept an
+        hour in the cache), then for the recent days: the caller adds them up."""
+        cutoff = timezone.now().date() - timedelta(days=RECENT_DAYS)
+        key = f"tlsrpt:metrics:history:{kind}:{self.tenant_id}:{cutoff.isoformat()}"
+        older = cache.get(key) if self.tenant_id is not None else None
+        if older is None:
+            older = list(query(Q(day__lt=cutoff)))
+            if self.tenant_id is not None:
+                cache.set(key, older, HISTORY_SECONDS)
+        rows = [row for row in older if row[0] in self.names]  # a removed domain's go
+        return rows + list(query(Q(day__gte=cutoff)))
 
     def collect(self) -> Iterator[Metric]:
         yield self._verified()
@@ -89,13 +114,13 @@ class TenantCollector(Collector):
             "Start (UTC) of the latest day a sending organization reported for the domain.",
             labels=["domain", "reporter"],
         )
-        rows = (
-            DailyStat.objects.filter(domain_id__in=self.names)
+        rows = self._rows("stats", lambda days: (
+            DailyStat.objects.filter(days, domain_id__in=self.names)
             .values_list("domain_id", "policy_type", "organization")
             .annotate(s=Sum("successful"), f=Sum("failed"))
             .annotate(cs=Sum("counted_successful"), cf=Sum("counted_failed"), last=Max("day"))
             .order_by()
-        )
+        ))  # fmt: skip
         policy: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0])
         counted: dict[int, list[int]] = defaultdict(lambda: [0, 0])
         last: dict[tuple[int, str], date] = {}
@@ -124,14 +149,17 @@ class TenantCollector(Collector):
             "Failed sessions by result type, counted once (as stats/breakdown shows them).",
             labels=["domain", "result_type"],
         )
-        rows = (
-            DailyFailure.objects.filter(domain_id__in=self.names)
+        rows = self._rows("failures", lambda days: (
+            DailyFailure.objects.filter(days, domain_id__in=self.names)
             .values_list("domain_id", "result_type")
             .annotate(n=Sum("counted"))
-            .order_by("domain_id", "result_type")
-        )
+            .order_by()
+        ))  # fmt: skip
+        sums: dict[tuple[int, str], int] = defaultdict(int)
         for pk, result_type, n in rows:
-            family.add_metric([self.names[pk], result_type], n or 0)
+            sums[pk, result_type] += n or 0
+        for (pk, result_type), n in sorted(sums.items(), key=self._by_name):
+            family.add_metric([self.names[pk], result_type], n)
         return family
 
     def _alerts(self) -> Metric:

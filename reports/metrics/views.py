@@ -45,7 +45,8 @@ def tenant_exposition(tenant_id: int, domains: Callable[[], list[Domain]]) -> by
     key = f"tlsrpt:metrics:tenant:{tenant_id}"
     body = cache.get(key) if seconds > 0 else None
     if body is None:
-        body = exposition(TenantCollector(domains()))
+        # With caching off (0), the older days' sums are read afresh too.
+        body = exposition(TenantCollector(domains(), tenant_id if seconds > 0 else None))
         if seconds > 0:
             cache.set(key, body, seconds)
     return cast(bytes, body)

@@ -5,12 +5,15 @@ import json
 from datetime import date, timedelta
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 from django_scopes import scope
 
 from accounts.models import ApiKey, KeyScope, Role, Tenant
 from domains.models import CheckKind, CheckStatus, DnsCheck
+from reports.metrics.tenant import RECENT_DAYS, TenantCollector
+from reports.metrics.views import exposition
 from reports.models import Alert, AlertKind
 from reports.readiness.verdicts import domain_readiness
 from tests.api.test_api import api, key_for
@@ -221,3 +224,32 @@ def test_without_the_cache_a_new_report_shows_at_once(settings) -> None:
     assert value(scrape(client), "tlsrpt_domain_failed_sessions_total", domain="mine.example") == 3
     ingest(acme, json.dumps(report_json(domain="mine.example", failed=5)).encode())
     assert value(scrape(client), "tlsrpt_domain_failed_sessions_total", domain="mine.example") == 8
+
+
+def test_older_days_are_summed_once_an_hour_and_recent_days_every_scrape(settings) -> None:
+    settings.METRICS_CACHE_SECONDS = 60
+    acme = make_tenant("acme")
+    domain = make_domain(acme, "mine.example")
+    today = timezone.now().date()
+
+    def failed() -> float:
+        with scope(tenant=acme):
+            body = exposition(TenantCollector([domain], acme.pk)).decode()
+        return value(parse(body), "tlsrpt_domain_failed_sessions_total", domain="mine.example")
+
+    def report(days_ago: int, n: int) -> None:
+        day = (today - timedelta(days=days_ago)).isoformat()
+        ingest(acme, json.dumps(report_json(domain="mine.example", day=day, failed=n)).encode())
+
+    report(30, 3)
+    report(2, 5)
+    assert failed() == 8
+    report(1, 1)  # a recent day: read by every scrape
+    assert failed() == 9
+    report(40, 2)  # a late report for an older day: in the sums kept for the hour
+    assert failed() == 9
+    cutoff = (today - timedelta(days=RECENT_DAYS)).isoformat()
+    cache.delete_many(
+        [f"tlsrpt:metrics:history:{k}:{acme.pk}:{cutoff}" for k in ("stats", "failures")]
+    )
+    assert failed() == 11
