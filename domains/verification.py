@@ -22,9 +22,9 @@ from accounts.audit import audit_record
 from accounts.models import User
 from domains.checks import check_tlsrpt, tlsrpt_summary
 from domains.dns import DnsTemporaryError, make_resolver, txt_records
+from domains.events import domain_event_send
 from domains.hosting.serving import served_refresh_on_commit
 from domains.models import Domain, VerifiedBy
-from domains.events import domain_event_send
 from domains.notices import unverified_notice_send
 from tlsrpt_saas.queueing import task_queue_on_commit
 

@@ -14,9 +14,10 @@ tenant_patterns = [
     path("", dashboard_views.tenant_home, name="tenant_home"),
     path("domains/<int:pk>/dashboard/", dashboard_views.domain_dashboard, name="domain_dashboard"),
     path(
-        "domains/<int:pk>/readiness/", readiness_views.domain_readiness_card,
+        "domains/<int:pk>/readiness/",
+        readiness_views.domain_readiness_card,
         name="domain_readiness",
-    ),  # fmt: skip
+    ),
     path("reports/", dashboard_views.report_list, name="report_list"),
     path("reports/<int:pk>/", dashboard_views.report_detail, name="report_detail"),
     path("reports/<int:pk>/raw", dashboard_views.report_raw, name="report_raw"),

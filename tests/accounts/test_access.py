@@ -304,7 +304,10 @@ def _fingerprint(tenant: Tenant) -> tuple:
             sorted(Invitation.objects.filter(tenant=tenant).values_list("email", flat=True)),
             sorted(InboundMessage.objects.filter(tenant=tenant).values_list("pk", "status")),
             SelfTest.objects.filter(tenant=tenant).count(),
-            sorted(WebhookEndpoint.objects.filter(tenant=tenant).values_list(
-                "url", "enabled", "secret_encrypted")),
+            sorted(
+                WebhookEndpoint.objects.filter(tenant=tenant).values_list(
+                    "url", "enabled", "secret_encrypted"
+                )
+            ),
             WebhookDelivery.objects.filter(tenant=tenant).count(),
         )

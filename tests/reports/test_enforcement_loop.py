@@ -172,11 +172,14 @@ def test_promoted_ramped_rolled_back_once_each_audited_and_emailed(
         audited = AuditEvent.objects.filter(tenant=acme, action="mta_sts.hosting_changed")
         by_product = audited.filter(summary__contains="by the product")
         assert by_product.count() == 5
-        assert set(by_product.values_list("actor", "actor_email")) == {(None, "")}
+        people: set[tuple[int | None, str]] = set(by_product.values_list("actor", "actor_email"))
+        assert people == {(None, "")}
 
     # Every change is a marker on the dashboard's chart, and listed under it.
     page = owner.get(f"/t/acme/domains/{karlsen.pk}/dashboard/")
-    chart = json.loads(re.search(r'id="chart-data"[^>]*>(.*?)</script>', page.text, re.S)[1])
+    found = re.search(r'id="chart-data"[^>]*>(.*?)</script>', page.text, re.S)
+    assert found is not None
+    chart = json.loads(found[1])
     marks = [text for texts in chart["policy_changes"].values() for text in texts]
     assert sum("by the product" in t for t in marks) == 5
     assert "by the API" in " ".join(marks)
