@@ -8,11 +8,13 @@ per domain, open alerts on a third of the domains and hosted policies in testing
 quarter (so that readiness reads its rollups too). The endpoint reads the rollups only:
 raw reports are not loaded (bench/dashboard.py loads those). Then ``-n`` scrapes with a
 read key through Django's test client, after a warm-up: p50 and p95, first each one
-computed (``METRICS_CACHE_SECONDS=0``), then as configured by default (the answer kept a
-minute in the shared cache, which the first scrape of each minute fills).
+computed from every stored day (``METRICS_CACHE_SECONDS=0``), then finding no kept answer
+(a tenant's first scrape: the older days' sums kept the hour, the recent week read), then
+as every other scrape is by default: the kept answer, refreshed behind it by a task once
+it is a minute old (reports.metrics.answers).
 
 Target on 2 cores: p95 <= 100 ms for 90 days. ``--days 730`` shows the cost of two
-years of stored rollups (the counters sum every stored day).
+years of stored rollups (the counters sum every stored day; "no answer" reads a week).
 """
 
 import argparse
@@ -145,9 +147,12 @@ def load(days: int) -> dict:
     return {**counts, "load_s": round(time.perf_counter() - start, 1)}
 
 
-def timings(n: int, cache_seconds: int) -> dict:
-    """``n`` scrapes with the answer kept ``cache_seconds`` (0: every one computed)."""
+def timings(n: int, cache_seconds: int, fresh_answer: bool = False) -> dict:
+    """``n`` scrapes with the answer kept ``cache_seconds`` (0: every one computed from
+    every stored day); ``fresh_answer``: each scrape finds no kept answer and computes it,
+    as a tenant's first does, with the older days' sums kept (the hour's)."""
     from django.conf import settings
+    from django.core.cache import cache
     from django.test import Client
 
     from accounts.models import ApiKey, Tenant
@@ -161,6 +166,8 @@ def timings(n: int, cache_seconds: int) -> dict:
         size = len(client.get("/api/v1/metrics").content)
     times = []
     for _ in range(n):
+        if fresh_answer:
+            cache.delete(f"tlsrpt:metrics:tenant:{tenant.pk}")
         begin = time.perf_counter()
         response = client.get("/api/v1/metrics")
         times.append(1000 * (time.perf_counter() - begin))
@@ -183,14 +190,18 @@ def main() -> None:
     print(f"Loaded {loaded['dailystat']:,} daily stats, {loaded['dailyfailure']:,} daily "
           f"failures, {loaded['dnscheck']:,} DNS checks in {loaded['load_s']} s")  # fmt: skip
     load_average = os.getloadavg()[0]
-    results = {"computed": timings(args.n, 0), "cached": timings(args.n, 60)}
+    results = {
+        "computed": timings(args.n, 0),
+        "no answer": timings(args.n, 60, fresh_answer=True),
+        "cached": timings(args.n, 60),
+    }
     print(
         f"\n/api/v1/metrics, {DOMAINS} domains, {args.days} days, {args.n} requests "
         f"({results['computed']['bytes']:,} bytes each), load average {load_average:.2f}"
     )
     for name, r in results.items():
         verdict = "pass" if r["p95_ms"] <= TARGET_MS else "FAIL"
-        print(f"{name:<9} p50 {r['p50_ms']:>7} ms, p95 {r['p95_ms']:>7} ms, target p95 "
+        print(f"{name:<10} p50 {r['p50_ms']:>7} ms, p95 {r['p95_ms']:>7} ms, target p95 "
               f"{TARGET_MS} ms ({TARGET_MS / r['p95_ms']:.2f}x): {verdict}")  # fmt: skip
     OUTPUT.parent.mkdir(parents=True, exist_ok=True)
     OUTPUT.write_text(json.dumps({"days": args.days, "load": loaded, "load_average": load_average,

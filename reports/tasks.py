@@ -14,6 +14,7 @@ from reports.ingest.tasks import (
     queue_unqueued_inbound,
     requeue_stale_inbound,
 )
+from reports.metrics.tasks import refresh as refresh_metrics
 from reports.selftest.tasks import run_self_test
 from reports.webhooks.tasks import (
     purge_deliveries,
@@ -26,7 +27,7 @@ __all__ = [
     "drain_inbound", "enforcement_domain_step", "evaluate_alerts", "evaluate_tenant_alerts",
     "poll_mailbox", "poll_mailboxes", "process_inbound", "purge_deliveries",
     "purge_expired_rows", "queue_unqueued_inbound", "queue_weekly_digests",
-    "requeue_stale_inbound", "run_loop", "run_self_test", "send_alert_email",
+    "refresh_metrics", "requeue_stale_inbound", "run_loop", "run_self_test", "send_alert_email",
     "send_change_email", "send_deliveries", "send_disabled_email", "send_tenant_digest",
     "sweep_deliveries",
 ]  # fmt: skip

@@ -417,6 +417,7 @@ CELERY_TASK_ROUTES = {
     "reports.webhooks.*": {"queue": "webhooks"},
     "reports.enforcement.send_change_email": {"queue": "mail"},
     "reports.enforcement.*": {"queue": "default"},
+    "reports.metrics.*": {"queue": "default"},
 }
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
@@ -506,7 +507,7 @@ API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="600/min")
 # The operators' Prometheus metrics at /metrics (reports.metrics): off (404) while empty;
 # set, a scrape must send "Authorization: Bearer <METRICS_TOKEN>".
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
-# A tenant's /api/v1/metrics answer is kept this long in the shared cache (0: not kept).
+# Age at which a tenant's kept /api/v1/metrics answer is refreshed by a task (0: not kept).
 METRICS_CACHE_SECONDS = env.int("METRICS_CACHE_SECONDS", default=60)
 SPECTACULAR_SETTINGS = {
     "TITLE": "TLS-RPT API",

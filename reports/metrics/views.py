@@ -1,55 +1,29 @@
 """The two metrics endpoints: a tenant's (``GET /api/v1/metrics``, an API key) and the
 operators' (``GET /metrics``, ``METRICS_TOKEN``). Each scrape builds its figures in a
 registry of its own: nothing is kept in the process between scrapes (a tenant's answer
-is kept a minute in the shared cache, the same for every process)."""
+is kept in the shared cache and refreshed behind it, reports.metrics.answers)."""
 
 import hmac
 import json
-from collections.abc import Callable
-from typing import Any, cast
+from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
-from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
-from prometheus_client.registry import Collector
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 
 from accounts.api_auth import TenantAPIRequest, TenantAPIView
 from domains.models import Domain
+from reports.metrics.answers import answer_for, exposition, metrics_domains
 from reports.metrics.operator import OperatorCollector
-from reports.metrics.tenant import TenantCollector
-
-
-def exposition(collector: Collector) -> bytes:
-    """The collector's families in the Prometheus text format (0.0.4)."""
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(collector)
-    return generate_latest(registry)
 
 
 def text(body: bytes) -> HttpResponse:
     return HttpResponse(body, content_type=CONTENT_TYPE_PLAIN_0_0_4)
-
-
-def tenant_exposition(tenant_id: int, domains: Callable[[], list[Domain]]) -> bytes:
-    """The tenant's scrape, kept in the shared cache for METRICS_CACHE_SECONDS: its figures
-    change when reports arrive, a few times a day, while a scraper asks every few seconds
-    and each answer sums every stored day of the rollups. Keyed by the tenant's id."""
-    seconds = settings.METRICS_CACHE_SECONDS
-    key = f"tlsrpt:metrics:tenant:{tenant_id}"
-    body = cache.get(key) if seconds > 0 else None
-    if body is None:
-        # With caching off (0), the older days' sums are read afresh too.
-        body = exposition(TenantCollector(domains(), tenant_id if seconds > 0 else None))
-        if seconds > 0:
-            cache.set(key, body, seconds)
-    return cast(bytes, body)
 
 
 class PrometheusTextRenderer(BaseRenderer):
@@ -68,7 +42,7 @@ class MetricsView(TenantAPIView):
     renderer_classes = [JSONRenderer, PrometheusTextRenderer]
 
     def tenant_queryset(self) -> QuerySet[Domain]:
-        return Domain.objects.only("pk", "name", "verified_at").order_by("name")
+        return metrics_domains()
 
     @extend_schema(
         responses={(200, "text/plain"): OpenApiTypes.STR},
@@ -78,7 +52,7 @@ class MetricsView(TenantAPIView):
         "`scrape_config` here with a read key as its bearer token (see the README).",
     )  # fmt: skip
     def get(self, request: TenantAPIRequest) -> HttpResponse:
-        return text(tenant_exposition(request.tenant.pk, lambda: list(self.get_queryset())))
+        return text(answer_for(request.tenant.pk))
 
 
 def _token_ok(request: HttpRequest) -> bool:

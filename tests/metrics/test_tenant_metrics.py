@@ -12,8 +12,9 @@ from django_scopes import scope
 
 from accounts.models import ApiKey, KeyScope, Role, Tenant
 from domains.models import CheckKind, CheckStatus, DnsCheck
+from reports.metrics.answers import exposition
+from reports.metrics.tasks import refresh as refresh_metrics
 from reports.metrics.tenant import RECENT_DAYS, TenantCollector
-from reports.metrics.views import exposition
 from reports.models import Alert, AlertKind
 from reports.readiness.verdicts import domain_readiness
 from tests.api.test_api import api, key_for
@@ -253,3 +254,34 @@ def test_older_days_are_summed_once_an_hour_and_recent_days_every_scrape(setting
         [f"tlsrpt:metrics:history:{k}:{acme.pk}:{cutoff}" for k in ("stats", "failures")]
     )
     assert failed() == 11
+
+
+def test_a_kept_answer_is_served_at_once_and_refreshed_behind_it(
+    settings, django_capture_on_commit_callbacks
+) -> None:
+    settings.METRICS_CACHE_SECONDS = 60
+    acme = make_tenant("acme")
+    make_domain(acme, "mine.example")
+    client = api(key_for(acme))
+    day = timezone.now().date().isoformat()
+
+    def failed() -> float:
+        return value(scrape(client), "tlsrpt_domain_failed_sessions_total", domain="mine.example")
+
+    ingest(acme, json.dumps(report_json(domain="mine.example", day=day, failed=3)).encode())
+    assert failed() == 3  # none kept: computed by the scrape
+    ingest(acme, json.dumps(report_json(domain="mine.example", day=day, failed=5)).encode())
+    with django_capture_on_commit_callbacks() as queued:
+        assert failed() == 3  # kept, and young: nothing queued
+    assert queued == []
+
+    key = f"tlsrpt:metrics:tenant:{acme.pk}"
+    computed_at, body = cache.get(key)
+    cache.set(key, (computed_at - 61, body), 3600)  # a minute has passed
+    with django_capture_on_commit_callbacks() as queued:
+        assert failed() == 3  # the kept answer at once, and one refresh queued
+        assert failed() == 3  # a refresh is on its way: not a second one
+    assert len(queued) == 1
+
+    refresh_metrics(acme.pk)  # what the queued task does
+    assert failed() == 8
