@@ -262,6 +262,15 @@ MTA_STS_CA_FILE = env.str("MTA_STS_CA_FILE", default="")
 MTA_STS_ALLOWED_ADDRESSES = env.list(
     "MTA_STS_ALLOWED_ADDRESSES", default=OUTBOUND_ALLOWED_ADDRESSES
 )
+# Live TLS probes of MX hosts (domains.probes): SMTP on MX_PROBE_PORT (25; another port in
+# tests), one deadline (seconds) for a whole probe, the EHLO name (by default SITE_URL's
+# host name), and at most one probe per MX host this often, shared by every tenant.
+MX_PROBE_PORT = env.int("MX_PROBE_PORT", default=25)
+MX_PROBE_DEADLINE = env.float("MX_PROBE_DEADLINE", default=20.0)
+MX_PROBE_HELO = env.str(
+    "MX_PROBE_HELO", default=SITE_URL.split("://", 1)[-1].split("/")[0].split(":")[0]
+)
+MX_PROBE_INTERVAL_MINUTES = env.int("MX_PROBE_INTERVAL_MINUTES", default=60)
 # Outbound webhooks (reports.webhooks): HTTPS only, verified against the system's CAs or
 # the PEM bundle WEBHOOKS_CA_FILE; WEBHOOKS_ALLOW_HTTP lets tenants use plain http:// URLs.
 WEBHOOKS_ALLOW_HTTP = env_bool("WEBHOOKS_ALLOW_HTTP", default=False)

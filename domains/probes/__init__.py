@@ -1,0 +1,1 @@
+"""Live checks of a domain's MX hosts from outside: what senders see when they deliver."""
