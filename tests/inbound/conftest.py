@@ -202,8 +202,27 @@ def gunicorn_server(transactional_db: None, broker_url: str) -> Iterator[Gunicor
             time.sleep(0.05)
         else:
             pytest.fail("gunicorn did not start listening")
+        _wait_until_answering(f"http://127.0.0.1:{port}/healthz", deadline)
         yield Gunicorn("127.0.0.1", port, GUNICORN_MAX_BYTES)
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(20)
         _end_other_sessions()
+
+
+def _wait_until_answering(url: str, deadline: float) -> None:
+    """Until its worker answers: the master listens before the worker has loaded Django,
+    so a test's first request would otherwise wait out a busy machine's start-up."""
+    import urllib.error
+    import urllib.request
+
+    while time.monotonic() < deadline:
+        try:
+            # The URL is our own loopback gunicorn (http), never user input.
+            with urllib.request.urlopen(url, timeout=max(0.1, deadline - time.monotonic())):  # noqa: S310
+                return
+        except urllib.error.HTTPError:
+            return  # it answered (ALLOWED_HOSTS or the like): loaded
+        except OSError:
+            time.sleep(0.05)
+    pytest.fail("gunicorn did not answer")
