@@ -315,8 +315,10 @@ ROUTES = {
     "domain_list": Route(domain_list, 5),
     "domain_detail": Route(domain_checks("domain_detail"), 7),
     "domain_health": Route(domain_checks("domain_health"), 6),
-    # The dashboard reads its MTA-STS policy versions (the chart's markers) in one query.
-    "domain_dashboard": Route(dashboard, 18),
+    # The dashboard reads its MTA-STS policy versions (the chart's markers) in one query;
+    # with failures, three more explain them: the period's failure rows, the latest probe
+    # and MTA-STS check, and the organizations whose sessions all succeeded each day.
+    "domain_dashboard": Route(dashboard, 21),
     # The reports page and API list read their page's counted sessions in one query.
     "report_list": Route(reports(lambda d: tenant_page("report_list")), 8),
     "report_list_of_a_domain": Route(reports(_domain_reports_path), 9),

@@ -12,14 +12,23 @@ from django.shortcuts import get_object_or_404, render
 
 from accounts.models import Role
 from accounts.tenancy import TenantRequest, tenant_view
-from domains.models import Domain
+from domains.models import CheckKind, Domain
 from domains.selectors import changes as dns_changes
 from reports.dashboards import periods, reporters, selectors
 from reports.dashboards.advice import advice, reason
 from reports.dashboards.conflicts import message_conflicts
+from reports.dashboards.disagreements import Disagreement, clean_organizations, disagreements
 from reports.dashboards.exports import DAILY_COLUMNS, FAILURE_COLUMNS, csv_lines
 from reports.dashboards.overview import tenant_overview
-from reports.dashboards.periods import PeriodChoice, latest_period, period_parse
+from reports.dashboards.periods import Period, PeriodChoice, latest_period, period_parse
+from reports.dashboards.probe_notes import (
+    MX_TLS,
+    ProbeNote,
+    failure_rows,
+    latest_evidence,
+    notes_by_type,
+    probe_notes,
+)
 from reports.dashboards.report_detail import report_sessions, reports_with_sessions
 from reports.dashboards.report_filters import (
     domain_choices,
@@ -48,6 +57,7 @@ def domain_dashboard(request: TenantRequest, pk: int) -> HttpResponse:
     raw = periods.raw_window(period)
     totals = selectors.domain_totals(domain, period)
     last_day = reporters.last_report_day(domain)
+    notes, splits = _explanations(domain, period)
     context = {
         "domain": domain,
         "period": period,
@@ -68,7 +78,8 @@ def domain_dashboard(request: TenantRequest, pk: int) -> HttpResponse:
         },
         "dns_changes": changes,
         "policy_changes": versions,
-        "by_type": [(t, n, advice(t, domain.name)) for t, n in by_type],
+        "by_type": [(t, n, advice(t, domain.name), notes.get(t, [])) for t, n in by_type],
+        "disagreements": splits,
         "by_mx": selectors.failures_by(domain, period, "receiving_mx"),
         "by_org": selectors.failures_by(domain, period, "organization"),
         "by_policy": selectors.failures_by_policy_type(domain, period),
@@ -88,6 +99,19 @@ def domain_dashboard(request: TenantRequest, pk: int) -> HttpResponse:
         ),
     }
     return render(request, "reports/domain_dashboard.html", context)
+
+
+def _explanations(
+    domain: Domain, period: Period
+) -> tuple[dict[str, list[ProbeNote]], list[Disagreement]]:
+    """What the latest probe says of each reported failure, and where reporters disagree."""
+    rows = failure_rows(domain, period)
+    if not rows:
+        return {}, []
+    evidence = latest_evidence(domain)
+    notes = notes_by_type(probe_notes(rows, evidence.get(MX_TLS)))
+    clean = clean_organizations(domain, period)
+    return notes, disagreements(rows, clean, evidence.get(CheckKind.MTA_STS), domain.name)
 
 
 def _change_marks(changes: list, points: list[date]) -> dict[str, list[str]]:
