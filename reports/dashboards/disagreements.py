@@ -42,6 +42,15 @@ CAUSES = {
         "A sender still uses an older policy it cached (other mx lines or mode) until its "
         "max_age ends, while others use the current one."
     ),
+    "missing_intermediate": (
+        "The MX serves its certificate without the intermediate certificates: senders that "
+        "complete the chain themselves (from a cache or the issuer's URL) succeed, others "
+        "do not."
+    ),
+    "tlsa_cache": (
+        "Senders cache the TLSA records for their TTL: after a certificate or TLSA change, "
+        "some still check the old records while others already see the new ones."
+    ),
     "several_servers": (
         "The MX name leads to several servers (IPv4 and IPv6 addresses, a load balancer), "
         "and only some of them serve the faulty certificate or configuration."
@@ -53,8 +62,13 @@ CANDIDATES = {
     "sts-webpki-invalid": ("client_refused", "several_servers"),
     "validation-failure": ("cached_policy", "id_mismatch"),
     "certificate-host-mismatch": ("cached_policy", "several_servers"),
+    "certificate-not-trusted": ("missing_intermediate", "several_servers"),
+    "certificate-expired": ("several_servers",),
+    "starttls-not-supported": ("several_servers",),
 }
-DEFAULT_CANDIDATES = ("several_servers", "cached_policy")
+# Under DANE there is no policy to cache, but TLSA records are cached for their TTL.
+DEFAULT_CANDIDATES = {"tlsa": ("tlsa_cache", "several_servers")}
+OTHER_CANDIDATES = ("several_servers", "cached_policy")
 # What the MTA-STS check found -> the cause it shows.
 EVIDENCE = {
     "sts_fetch_status": "redirect",
@@ -112,7 +126,7 @@ def disagreements(
     evidence = _evidence(sts_check)
     found = []
     for (policy_type, result_type, failing, succeeding), (days, hosts) in sorted(groups.items()):
-        likely, candidates = _causes(result_type, evidence, domain_name)
+        likely, candidates = _causes(policy_type, result_type, evidence, domain_name)
         named = tuple(sorted(h for h in hosts if h))
         on = tuple(sorted(days))
         split = (policy_type, result_type, failing, succeeding, on, named, likely, candidates)
@@ -143,9 +157,10 @@ def _evidence(check: DnsCheck | None) -> dict[str, str]:
 
 
 def _causes(
-    result_type: str, evidence: dict[str, str], domain_name: str
+    policy_type: str, result_type: str, evidence: dict[str, str], domain_name: str
 ) -> tuple[tuple[Cause, ...], tuple[Cause, ...]]:
-    codes = CANDIDATES.get(result_type, DEFAULT_CANDIDATES)
+    default = DEFAULT_CANDIDATES.get(policy_type, OTHER_CANDIDATES)
+    codes = CANDIDATES.get(result_type, default)
     likely = tuple(
         Cause(code, CAUSES[code].format(domain=domain_name), evidence[code])
         for code in codes

@@ -4,7 +4,7 @@ domain. The MTA-STS check's findings name the likely cause; without them, the kn
 causes are listed."""
 
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from django.test import Client
@@ -15,6 +15,9 @@ from django_scopes import scopes_disabled
 from accounts.models import Tenant
 from domains.findings import Finding, Level
 from domains.models import CheckKind, CheckStatus, DnsCheck, Domain
+from reports.dashboards.disagreements import clean_organizations, disagreements
+from reports.dashboards.periods import Period
+from reports.dashboards.probe_notes import failure_rows
 from tests.factories import make_domain, make_tenant
 from tests.reports.helpers import corpus, ingest
 from tests.reports.mail import report_email, report_json
@@ -121,3 +124,22 @@ def test_another_tenants_reports_do_not_make_a_split(acme, owner, domain) -> Non
     microsoft["policies"][0]["policy"]["policy-domain"] = "example.org"
     ingest(acme, json.dumps(microsoft).encode(), filename="microsoft.json")
     assert 'id="disagreements"' not in dashboard(owner, domain)
+
+
+def test_a_dane_split_lists_cached_tlsa_records_not_a_cached_policy(acme, domain) -> None:
+    google = report_json(domain="example.org", organization="Google LLC", day=DAY, failed=0)
+    microsoft = report_json(
+        domain="example.org", organization="Microsoft Corporation", day=DAY, policy_type="tlsa"
+    )
+    microsoft["policies"][0]["failure-details"][0]["result-type"] = "tlsa-invalid"
+    google["policies"][0]["policy"]["policy-type"] = "tlsa"
+    for document in (google, microsoft):
+        ingest(acme, report_email(document))
+    period = Period(date.fromisoformat(DAY), date.fromisoformat(DAY))
+    with scopes_disabled():
+        rows = failure_rows(domain, period)
+        clean = clean_organizations(domain, period)
+    (found,) = disagreements(rows, clean, None, domain.name)
+    assert (found.policy_type, found.result_type) == ("tlsa", "tlsa-invalid")
+    assert found.mx == ("mx.example.org",) and found.succeeding == ("Google LLC",)
+    assert [c.code for c in found.candidates] == ["tlsa_cache", "several_servers"]
