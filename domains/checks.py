@@ -246,7 +246,7 @@ def domain_health_check(*, domain: Domain) -> list[DnsCheck]:
     now = timezone.now()
     with transaction.atomic():
         domain = Domain.objects.select_for_update().select_related("tenant").get(pk=domain.pk)
-        stored = [_store(domain, outcome, now) for outcome in outcomes]
+        stored = [check_store(domain, outcome, now) for outcome in outcomes]
         _update_domain(domain, outcomes[0], mx_hosts, now)
         for check in stored:
             if check.changed:
@@ -254,7 +254,8 @@ def domain_health_check(*, domain: Domain) -> list[DnsCheck]:
     return stored
 
 
-def _store(domain: Domain, outcome: CheckResult, now: datetime) -> DnsCheck:
+def check_store(domain: Domain, outcome: CheckResult, now: datetime) -> DnsCheck:
+    """Store one check's outcome; the caller holds the domain's row lock."""
     status = outcome.status
     previous = (
         DnsCheck.objects.filter(domain=domain, kind=outcome.kind)

@@ -14,6 +14,7 @@ from django.conf import settings
 from accounts.models import User
 from domains.checks import domain_health_check
 from domains.models import DnsCheck, Domain
+from domains.probes.checks import domain_mx_tls_check
 from domains.verification import CHECK_DOMAIN_HEALTH, CheckResult, domain_check
 from tlsrpt_saas.queueing import task_queue_on_commit
 from tlsrpt_saas.ratelimit import window_hit
@@ -32,9 +33,12 @@ class ManualCheck:
 
 
 def domain_health_refresh(*, domain: Domain) -> list[DnsCheck]:
-    """Ownership (without TLS-RPT: the health check stores its state) and every health check."""
+    """Ownership (without TLS-RPT: the health check stores its state), every DNS health
+    check, then the live TLS probe of the MX hosts they found."""
     domain_check(domain=domain, tlsrpt=False)
-    return domain_health_check(domain=domain)
+    checks = domain_health_check(domain=domain)
+    mx_tls = domain_mx_tls_check(domain=domain, checks=checks)
+    return checks if mx_tls is None else [*checks, mx_tls]
 
 
 def domain_check_manual(*, domain: Domain, actor: User | None = None) -> ManualCheck:

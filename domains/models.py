@@ -90,6 +90,7 @@ class CheckKind(models.TextChoices):
     MTA_STS = "mta_sts", "MTA-STS"
     MX = "mx", "MX records"
     DANE = "dane", "DANE (TLSA)"
+    MX_TLS = "mx_tls", "MX hosts' TLS (live)"
 
 
 class CheckStatus(models.TextChoices):
@@ -128,3 +129,4 @@ class DnsCheck(models.Model):
 
 # Models of the domains app's feature packages, here so they keep the app label "domains".
 from domains.hosting.models import HostedPolicy, HostedPolicyVersion  # noqa: E402, F401
+from domains.probes.models import MxProbe  # noqa: E402, F401

@@ -12,7 +12,7 @@ from django.db.models.functions import RowNumber
 from domains.findings import Finding
 from domains.models import CheckKind, CheckStatus, DnsCheck, Domain
 
-KIND_ORDER = [CheckKind.TLSRPT, CheckKind.MTA_STS, CheckKind.MX, CheckKind.DANE]
+KIND_ORDER = [CheckKind.TLSRPT, CheckKind.MTA_STS, CheckKind.MX, CheckKind.DANE, CheckKind.MX_TLS]
 
 
 def domains_by_name() -> QuerySet[Domain]:
