@@ -16,6 +16,8 @@ class AlertKind(models.TextChoices):
     STS_TESTING = "sts_testing", "MTA-STS left in testing mode"
     TLSRPT_RECORD = "tlsrpt_record", "TLS-RPT record missing or not pointing here"
     REPORTER_SILENT = "reporter_silent", "A reporter went silent"
+    MX_CERTIFICATE = "mx_certificate", "An MX host's certificate expiring or broken"
+    MX_TLSA_MISMATCH = "mx_tlsa_mismatch", "TLSA records not matching an MX certificate"
 
 
 class Alert(models.Model):

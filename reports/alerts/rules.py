@@ -165,6 +165,41 @@ def dns_conditions(domain: Domain, checks: dict[str, DnsCheck], today: date) -> 
                 "senders report failures but still deliver without TLS.",
                 codes["sts_policy_testing"].fix,
             ))  # fmt: skip
+    mx_tls = checks.get(CheckKind.MX_TLS)
+    if mx_tls:
+        conditions += mx_tls_conditions(domain, mx_tls)
+    return conditions
+
+
+# The live probe's findings that are worth a person's attention (warnings of these too:
+# a certificate expiring in three weeks is the alert's whole point).
+MX_CERTIFICATE_CODES = (
+    "certificate_expired", "certificate_expires_soon", "certificate_not_yet_valid",
+    "certificate_name_mismatch", "certificate_untrusted", "tls_handshake_failed",
+    "starttls_missing",
+)  # fmt: skip
+
+
+def mx_tls_conditions(domain: Domain, check: DnsCheck) -> list[Condition]:
+    """An expiring or broken MX certificate, and TLSA records that no longer match."""
+    found = [DnsFinding.from_dict(f) for f in check.findings]
+    found = [f for f in found if f.level in ("warning", "error")]
+    conditions = []
+    certificate = [f for f in found if f.code in MX_CERTIFICATE_CODES]
+    if certificate:
+        conditions.append(Condition(
+            AlertKind.MX_CERTIFICATE, "",
+            f"{domain.name}: an MX host's TLS certificate needs attention",
+            " ".join(f.message for f in certificate),
+            "\n".join(dict.fromkeys(f.fix for f in certificate if f.fix)),
+        ))  # fmt: skip
+    tlsa = [f for f in found if f.code == "tlsa_mismatch"]
+    if tlsa:
+        conditions.append(Condition(
+            AlertKind.MX_TLSA_MISMATCH, "",
+            f"{domain.name}: TLSA records no longer match the MX certificate",
+            " ".join(f.message for f in tlsa), "\n".join(f.fix for f in tlsa if f.fix),
+        ))  # fmt: skip
     return conditions
 
 

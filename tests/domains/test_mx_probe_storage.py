@@ -61,6 +61,11 @@ def refresh(domain: Domain) -> dict[str, DnsCheck]:
         return {c.kind: c for c in domain_health_refresh(domain=domain)}
 
 
+def mx_alerts(alerts: list) -> list:
+    """The probe's alerts (the bare test zone also lacks a TLS-RPT record: another alert)."""
+    return [a for a in alerts if a.kind.startswith("mx_")]
+
+
 def codes(check: DnsCheck) -> list[str]:
     return [f["code"] for f in check.findings]
 
@@ -155,3 +160,37 @@ def test_the_policy_and_tlsa_records_the_dns_checks_saw_are_used(
     check = refresh(domain)["mx_tls"]
     found = {f["code"]: f["level"] for f in check.findings}
     assert found == {"certificate_name_mismatch": "error", "certificate_untrusted": "ok"}
+
+
+def test_an_expiring_certificate_opens_an_alert_and_a_renewal_resolves_it(
+    dns, smtp, ca, acme, settings
+) -> None:
+    from reports.alerts.rules import alerts_evaluate
+    from reports.models import Alert
+
+    settings.MX_PROBE_INTERVAL_MINUTES = 0
+    smtp(ca.issue_cert(MX, not_after=NOW + timedelta(days=5)))
+    domain = domain_with_mx(dns, acme)
+    refresh(domain)
+    with scope(tenant=acme):
+        opened = mx_alerts(alerts_evaluate(tenant=acme).opened)
+        assert [a.kind for a in opened] == ["mx_certificate"]
+        assert MX in opened[0].message and "Renew" in opened[0].fix
+    smtp(ca.issue_cert(MX))
+    refresh(domain)
+    with scope(tenant=acme):
+        resolved = mx_alerts(alerts_evaluate(tenant=acme).resolved)
+        assert [a.kind for a in resolved] == ["mx_certificate"]
+        assert not Alert.objects.filter(resolved_at=None, kind__startswith="mx_").exists()
+
+
+def test_a_tlsa_record_not_matching_opens_an_alert(dns, smtp, ca, acme) -> None:
+    from reports.alerts.rules import alerts_evaluate
+
+    smtp(ca.issue_cert(MX))
+    domain = domain_with_mx(dns, acme)
+    dns.add_tlsa(f"_25._tcp.{MX}", 3, 1, 1, bytes(32))
+    assert codes(refresh(domain)["mx_tls"]) == ["tlsa_mismatch"]
+    with scope(tenant=acme):
+        opened = mx_alerts(alerts_evaluate(tenant=acme).opened)
+        assert [a.kind for a in opened] == ["mx_tlsa_mismatch"]
