@@ -25,7 +25,7 @@ class FindingSerializer(serializers.Serializer):
 
 
 class CheckSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(["tlsrpt", "mta_sts", "mx", "dane"])
+    kind = serializers.ChoiceField(["tlsrpt", "mta_sts", "mx", "dane", "mx_tls"])
     status = serializers.ChoiceField(["ok", "warning", "error"])
     checked_at = serializers.DateTimeField()
     findings = FindingSerializer(many=True)

@@ -194,3 +194,15 @@ def test_a_tlsa_record_not_matching_opens_an_alert(dns, smtp, ca, acme) -> None:
     with scope(tenant=acme):
         opened = mx_alerts(alerts_evaluate(tenant=acme).opened)
         assert [a.kind for a in opened] == ["mx_tlsa_mismatch"]
+
+
+def test_hosts_past_the_time_budget_are_unknown_and_not_contacted(
+    dns, smtp, ca, acme, monkeypatch
+) -> None:
+    from domains.probes import checks
+
+    server = smtp(ca.issue_cert(MX))
+    monkeypatch.setattr(checks, "BUDGET_PROBES", 0)
+    check = refresh(domain_with_mx(dns, acme))["mx_tls"]
+    assert (check.status, codes(check)) == ("unknown", ["probe_timeout"])
+    assert server.handler.ehlos == 0
