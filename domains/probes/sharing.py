@@ -42,8 +42,10 @@ def probe_shared(host: str) -> ProbeResult:
     lock, wait = f"mx-probe-lock:{host}", settings.MX_PROBE_DEADLINE + 5
     if cache.add(lock, 1, timeout=int(wait) + 1):
         try:
-            result = mx_probe(host)
-            _store(result)
+            # Another worker may have stored its probe between our look and our lock.
+            if (result := _fresh(host)) is None:
+                result = mx_probe(host)
+                _store(result)
         finally:
             cache.delete(lock)
         return result

@@ -2,6 +2,7 @@
 shown on the domain page and marked when they change."""
 
 import hashlib
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -130,8 +131,14 @@ def test_a_domain_without_mx_hosts_gets_no_mx_tls_check(dns, acme) -> None:
     assert "mx_tls" not in refresh(domain)
 
 
-def test_a_certificate_that_broke_is_marked_changed(dns, smtp, ca, acme, settings) -> None:
+def test_a_certificate_that_broke_is_marked_changed_and_sent_to_webhooks(
+    dns, smtp, ca, acme, settings
+) -> None:
+    from reports.webhooks.models import WebhookDelivery
+    from tests.webhooks.helpers import make_endpoint
+
     settings.MX_PROBE_INTERVAL_MINUTES = 0
+    make_endpoint(acme, "https://hooks.test/in", ["dns_check.changed"])
     smtp(ca.issue_cert(MX))
     domain = domain_with_mx(dns, acme)
     assert refresh(domain)["mx_tls"].changed is False
@@ -139,6 +146,10 @@ def test_a_certificate_that_broke_is_marked_changed(dns, smtp, ca, acme, setting
     check = refresh(domain)["mx_tls"]
     assert (check.status, check.previous_status, check.changed) == ("error", "ok", True)
     assert codes(check) == ["certificate_expired"]
+    with scope(tenant=acme):
+        (delivery,) = WebhookDelivery.objects.filter(event_type="dns_check.changed")
+    sent = delivery.payload["data"]["check"]
+    assert (sent["kind"], sent["status"], sent["previous_status"]) == ("mx_tls", "error", "ok")
 
 
 def test_the_policy_and_tlsa_records_the_dns_checks_saw_are_used(
@@ -206,3 +217,29 @@ def test_hosts_past_the_time_budget_are_unknown_and_not_contacted(
     check = refresh(domain_with_mx(dns, acme))["mx_tls"]
     assert (check.status, codes(check)) == ("unknown", ["probe_timeout"])
     assert server.handler.ehlos == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_probing_one_host_at_once_make_one_probe(smtp, ca) -> None:
+    from django.db import connection
+
+    from domains.probes.sharing import probe_shared
+
+    server = smtp(ca.issue_cert(MX))
+    results: list = []
+    start = threading.Barrier(3)
+
+    def worker() -> None:
+        try:
+            start.wait(5)
+            results.append(probe_shared(MX))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(15)
+    assert [r.error_code for r in results] == ["", "", ""]
+    assert server.handler.ehlos == 1
