@@ -128,7 +128,7 @@ def _tls_context() -> ssl.SSLContext:
     # merely refused; what it negotiates is recorded and judged.
     context.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
     with contextlib.suppress(ssl.SSLError):  # an OpenSSL without levels keeps its defaults
-        context.set_ciphers("ALL:@SECLEVEL=0")
+        context.set_ciphers("ALL:!aNULL:@SECLEVEL=0")  # a certificate, always
     return context
 
 
