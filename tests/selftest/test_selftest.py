@@ -256,3 +256,13 @@ def test_a_self_test_report_does_not_tick_the_first_report_step(acme: Tenant) ->
     with scope(tenant=acme):
         steps = {step.key: step.done for step in checklist([domain]).steps}
     assert steps["receive"] is True
+
+
+@pytest.mark.django_db
+def test_an_id_past_64_bits_is_404_not_an_error(acme: Tenant, owner: Client) -> None:
+    domain = make_domain(acme, "example.org")
+    huge = 2**70
+    client = api(key_for(acme))
+    assert client.get(f"/api/v1/domains/{huge}/self-test/1").status_code == 404
+    assert client.get(f"/api/v1/domains/{domain.pk}/self-test/{huge}").status_code == 404
+    assert owner.get(f"/t/acme/domains/{huge}/self-test/1/").status_code == 404
