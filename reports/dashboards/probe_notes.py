@@ -22,7 +22,6 @@ from domains.models import CheckKind, CheckStatus, DnsCheck, Domain
 from reports.dashboards.periods import Period
 from reports.models import DailyFailure
 
-MX_TLS = "mx_tls"  # the probe's check kind (CheckKind.MX_TLS once the probe lands)
 PROBED_TYPES = frozenset(
     {
         "certificate-expired",
@@ -82,7 +81,7 @@ def latest_evidence(domain: Domain) -> dict[str, DnsCheck]:
         RowNumber(), partition_by=[F("kind")], order_by=[F("checked_at").desc(), F("pk").desc()]
     )
     rows = (
-        DnsCheck.objects.filter(domain=domain, kind__in=[MX_TLS, CheckKind.MTA_STS])
+        DnsCheck.objects.filter(domain=domain, kind__in=[CheckKind.MX_TLS, CheckKind.MTA_STS])
         .exclude(status=CheckStatus.UNKNOWN)
         .annotate(rank=newest_first)
         .filter(rank=1)

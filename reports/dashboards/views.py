@@ -22,7 +22,6 @@ from reports.dashboards.exports import DAILY_COLUMNS, FAILURE_COLUMNS, csv_lines
 from reports.dashboards.overview import tenant_overview
 from reports.dashboards.periods import Period, PeriodChoice, latest_period, period_parse
 from reports.dashboards.probe_notes import (
-    MX_TLS,
     ProbeNote,
     failure_rows,
     latest_evidence,
@@ -109,7 +108,7 @@ def _explanations(
     if not rows:
         return {}, []
     evidence = latest_evidence(domain)
-    notes = notes_by_type(probe_notes(rows, evidence.get(MX_TLS)))
+    notes = notes_by_type(probe_notes(rows, evidence.get(CheckKind.MX_TLS)))
     clean = clean_organizations(domain, period)
     return notes, disagreements(rows, clean, evidence.get(CheckKind.MTA_STS), domain.name)
 

@@ -11,9 +11,9 @@ from django_scopes import scopes_disabled
 
 from accounts.models import Tenant
 from domains.findings import Finding, Level
-from domains.models import CheckStatus, DnsCheck, Domain
+from domains.models import CheckKind, CheckStatus, DnsCheck, Domain
 from reports.dashboards.periods import Period
-from reports.dashboards.probe_notes import MX_TLS, ProbeNote, failure_rows, probe_notes
+from reports.dashboards.probe_notes import ProbeNote, failure_rows, probe_notes
 from tests.factories import make_domain
 from tests.reports.helpers import ingest
 from tests.reports.mail import report_email, report_json
@@ -61,7 +61,7 @@ def probe(domain: Domain, host: dict, *, findings: tuple[Finding, ...] = ()) -> 
     record.update(host)
     with scopes_disabled():
         return DnsCheck.objects.create(
-            tenant=domain.tenant, domain=domain, kind=MX_TLS, status=CheckStatus.ERROR,
+            tenant=domain.tenant, domain=domain, kind=CheckKind.MX_TLS, status=CheckStatus.ERROR,
             findings=[f.as_dict() for f in findings], records={"hosts": {MX: record}},
         )  # fmt: skip
 
