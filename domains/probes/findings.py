@@ -93,15 +93,22 @@ def _dates(probe: ProbeResult, now: datetime) -> list[Finding]:
 
 
 def _version(probe: ProbeResult, policy_mx: list[str] | None) -> list[Finding]:
-    if probe.tls_version not in OLD_VERSIONS:
-        return []
-    # RFC 8461 §4.1 and RFC 8996: TLS 1.2 at least; MTA-STS senders refuse older versions.
-    return [Finding(
-        Level.ERROR if policy_mx is not None else Level.WARNING, "tls_version_old",
-        f"{probe.host} negotiates {probe.tls_version} at best; TLS 1.0 and 1.1 are "
-        "deprecated (RFC 8996)" + (" and MTA-STS senders refuse them." if policy_mx else "."),
-        f"Enable TLS 1.2 and 1.3 on {probe.host}'s SMTP server.",
-    )]  # fmt: skip
+    if probe.tls_version in OLD_VERSIONS:
+        # RFC 8461 §4.1 and RFC 8996: TLS 1.2 at least; MTA-STS senders refuse older ones.
+        return [Finding(
+            Level.ERROR if policy_mx is not None else Level.WARNING, "tls_version_old",
+            f"{probe.host} negotiates {probe.tls_version} at best; TLS 1.0 and 1.1 are "
+            "deprecated (RFC 8996)" + (" and MTA-STS senders refuse them." if policy_mx else "."),
+            f"Enable TLS 1.2 and 1.3 on {probe.host}'s SMTP server.",
+        )]  # fmt: skip
+    if probe.old_tls:  # the best is fine, but a client asking for less still gets it
+        return [Finding(
+            Level.WARNING, "tls_version_old",
+            f"{probe.host} negotiates {probe.tls_version}, but also accepts {probe.old_tls}, "
+            "deprecated by RFC 8996: a downgraded or old client still gets it.",
+            f"Turn off TLS 1.0 and 1.1 on {probe.host}'s SMTP server (keep 1.2 and 1.3).",
+        )]  # fmt: skip
+    return []
 
 
 def _names(probe: ProbeResult, policy_mx: list[str] | None) -> list[Finding]:

@@ -28,6 +28,9 @@ _OUTBOUND = {"unsafe_address": "probe_unsafe_address", "timeout": "probe_timeout
 _MAX_REPLY = 64 * 1024
 
 
+_OLD = frozenset({"TLSv1", "TLSv1.1", "SSLv3"})
+
+
 class _ProbeError(Exception):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
@@ -44,6 +47,7 @@ class ProbeResult:
     certificate: CertFacts | None = None  # the leaf
     chain: list[bytes] = field(default_factory=list)  # DER, leaf first, as presented
     trusted: bool | None = None
+    old_tls: str = ""  # "TLSv1"/"TLSv1.1" when the server also accepts it (a second session)
     error_code: str = ""
     error: str = ""  # plain English, for the findings' messages
 
@@ -59,6 +63,7 @@ class ProbeResult:
             "cipher": self.cipher,
             "certificate": self.certificate.as_dict() if self.certificate else None,
             "trusted": self.trusted,
+            "old_tls": self.old_tls,
             "error_code": self.error_code,
             "probed_at": self.probed_at.isoformat(),
         }
@@ -80,6 +85,7 @@ class ProbeResult:
             certificate=CertFacts(**cert) if cert else None,
             chain=[base64.b64decode(der) for der in data.get("chain", [])],
             trusted=data.get("trusted"),
+            old_tls=data.get("old_tls", ""),
             error_code=data.get("error_code", ""),
             error=data.get("error", ""),
         )
@@ -120,7 +126,7 @@ class _Smtp:
         return line.rstrip(b"\r").decode("utf-8", "replace")
 
 
-def _tls_context() -> ssl.SSLContext:
+def _tls_context(old_only: bool = False) -> ssl.SSLContext:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE  # read any chain; trust is judged separately
@@ -129,6 +135,8 @@ def _tls_context() -> ssl.SSLContext:
     context.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
     with contextlib.suppress(ssl.SSLError):  # an OpenSSL without levels keeps its defaults
         context.set_ciphers("ALL:!aNULL:@SECLEVEL=0")  # a certificate, always
+    if old_only:  # does the server also accept a deprecated version? (RFC 8996)
+        context.maximum_version = ssl.TLSVersion.TLSv1_1
     return context
 
 
@@ -148,7 +156,8 @@ def _presented_chain(tls: ssl.SSLSocket) -> list[bytes]:
     return [leaf] if leaf else []
 
 
-def _converse(result: ProbeResult, sock: socket.socket, deadline: float, ca_file: str) -> None:
+def _starttls(result: ProbeResult, sock: socket.socket, deadline: float) -> "_Smtp":
+    """Banner, EHLO and STARTTLS: the socket is ready for the handshake."""
     smtp = _Smtp(sock, deadline)
     code, _ = smtp.reply()
     if code != 220:
@@ -163,6 +172,11 @@ def _converse(result: ProbeResult, sock: socket.socket, deadline: float, ca_file
     code, _ = smtp.command("STARTTLS")
     if code != 220:
         raise _ProbeError("tls_handshake_failed", f"{result.host} refused STARTTLS ({code}).")
+    return smtp
+
+
+def _converse(result: ProbeResult, sock: socket.socket, deadline: float, ca_file: str) -> None:
+    smtp = _starttls(result, sock, deadline)
     try:
         sock.settimeout(remaining(deadline))
         tls = _tls_context().wrap_socket(sock, server_hostname=result.host)
@@ -212,4 +226,30 @@ def mx_probe(
         result.error = f"the connection to {host} failed ({e})."
     finally:
         sock.close()
+    if result.tls_version and result.tls_version not in _OLD:
+        result.old_tls = _old_version_accepted(host, port, deadline, resolver)
     return result
+
+
+def _old_version_accepted(
+    host: str, port: int, deadline: float, resolver: dns.resolver.Resolver | None
+) -> str:
+    """A second, short session capped at TLS 1.1: the version it gets, or "" (refused, or
+    this OpenSSL cannot offer it, or no time left). Nothing here changes the result else."""
+    try:
+        context = _tls_context(old_only=True)
+        sock, _ = connect(host, port, deadline=deadline, resolver=resolver)
+    except (OutboundError, ValueError, ssl.SSLError):
+        return ""
+    try:
+        smtp = _starttls(ProbeResult(host=host, probed_at=datetime.now(UTC)), sock, deadline)
+        sock.settimeout(remaining(deadline))
+        tls = context.wrap_socket(sock, server_hostname=host)
+    except (_ProbeError, OSError, ValueError):
+        return ""
+    version = tls.version() or ""
+    smtp.sock = tls
+    with contextlib.suppress(OSError, _ProbeError):
+        smtp.command("QUIT")
+    tls.close()
+    return version if version in _OLD else ""

@@ -19,6 +19,11 @@ MX = "mx.acme.test"
 NOW = datetime.now(UTC)
 
 
+# A probe of a server with TLS 1.2 or later is two sessions: the probe itself, then one
+# asking for TLS 1.1 at most (does it also accept a deprecated version?).
+SESSIONS_PER_PROBE = 2
+
+
 class Counting:
     """An aiosmtpd handler that counts EHLOs (one per probe) and MAIL commands (never)."""
 
@@ -117,7 +122,8 @@ def test_a_valid_certificate_is_ok_and_its_facts_are_recorded(mx, serve, ca) -> 
     assert probe.certificate.key_type == "EC"
     assert len(probe.certificate.spki_sha256) == 64
     assert codes(probe) == {"mx_tls_ok": "ok"}
-    assert server.handler.ehlos == 1
+    assert probe.old_tls == ""  # asked for TLS 1.1 at most, it refused
+    assert server.handler.ehlos == SESSIONS_PER_PROBE
     assert server.handler.mails == 0  # never a message
 
 
@@ -127,7 +133,8 @@ def test_the_facts_survive_a_round_trip_through_json(mx, serve, ca) -> None:
     again = ProbeResult.from_dict(probe.as_dict())
     assert again == probe
     assert set(probe.facts()) == {
-        "starttls", "tls_version", "cipher", "certificate", "trusted", "error_code", "probed_at",
+        "starttls", "tls_version", "cipher", "certificate", "trusted", "old_tls", "error_code",
+        "probed_at",
     }  # fmt: skip
 
 
@@ -290,3 +297,49 @@ def test_a_server_speaking_only_tls_1_0_is_old(mx, ca) -> None:
     assert probe.tls_version == "TLSv1"
     assert codes(probe) == {"tls_version_old": "warning"}
     assert codes(probe, policy_mx=[MX]) == {"tls_version_old": "error"}
+
+
+def test_a_server_also_accepting_tls_1_0_is_old_though_its_best_is_modern(mx, settings, ca) -> None:
+    context = _context(ca.issue_cert(MX))
+    try:
+        context.minimum_version = ssl.TLSVersion.TLSv1
+        context.set_ciphers("ALL:@SECLEVEL=0")
+    except (ValueError, ssl.SSLError) as e:
+        pytest.skip(f"this OpenSSL ({ssl.OPENSSL_VERSION}) cannot offer TLS 1.0: {e}")
+    server = SmtpServer(context)
+    settings.MX_PROBE_PORT = server.port
+    try:
+        probe = mx_probe(MX)
+    finally:
+        server.stop()
+    assert probe.tls_version in ("TLSv1.2", "TLSv1.3")
+    assert probe.old_tls in ("TLSv1", "TLSv1.1")
+    assert codes(probe) == {"tls_version_old": "warning"}
+    assert server.handler.ehlos == SESSIONS_PER_PROBE
+    assert server.handler.mails == 0
+
+
+def test_garbage_after_starttls_is_a_failed_handshake(mx, settings) -> None:
+    listener = socket.create_server(("127.0.0.1", 0))
+    settings.MX_PROBE_PORT = listener.getsockname()[1]
+
+    def pretend() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.sendall(b"220 mx.acme.test ESMTP\r\n")
+            conn.recv(1024)  # EHLO
+            conn.sendall(b"250-mx.acme.test\r\n250 STARTTLS\r\n")
+            conn.recv(1024)  # STARTTLS
+            conn.sendall(b"220 go ahead\r\nthis is not TLS at all\r\n")
+            conn.recv(1024)  # the client's hello, answered by nothing more
+
+    thread = threading.Thread(target=pretend, daemon=True)
+    thread.start()
+    try:
+        probe = mx_probe(MX, deadline_s=5.0)
+    finally:
+        thread.join(5)
+        listener.close()
+    assert probe.starttls is True
+    assert probe.error_code == "tls_handshake_failed"
+    assert codes(probe, policy_mx=[MX]) == {"tls_handshake_failed": "error"}

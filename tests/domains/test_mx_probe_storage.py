@@ -16,7 +16,7 @@ from accounts.models import Tenant
 from domains.health import domain_health_refresh
 from domains.models import DnsCheck, Domain, MxProbe
 from domains.probes.certs import spki
-from tests.domains.test_mx_probe import MX, SmtpServer, _context
+from tests.domains.test_mx_probe import MX, SESSIONS_PER_PROBE, SmtpServer, _context
 from tests.domains.zones import policy
 from tests.factories import make_domain, make_tenant
 from tests.httpsserver import Behaviour
@@ -82,7 +82,8 @@ def test_a_certificate_expiring_in_5_days_is_an_error_on_the_page(
     assert MX in check.findings[0]["message"]
     facts = check.records["hosts"][MX]
     assert set(facts) == {
-        "starttls", "tls_version", "cipher", "certificate", "trusted", "error_code", "probed_at",
+        "starttls", "tls_version", "cipher", "certificate", "trusted", "old_tls", "error_code",
+        "probed_at",
     }  # fmt: skip
     assert set(facts["certificate"]) == {
         "subject", "sans", "issuer", "not_before", "not_after", "key_type", "key_bits",
@@ -100,7 +101,7 @@ def test_two_tenants_sharing_an_mx_cause_one_probe(dns, smtp, ca, acme) -> None:
     second = domain_with_mx(dns, make_tenant("globex"), "globex.test")
     assert refresh(first)["mx_tls"].status == "ok"
     assert refresh(second)["mx_tls"].status == "ok"
-    assert server.handler.ehlos == 1
+    assert server.handler.ehlos == SESSIONS_PER_PROBE
     with scopes_disabled():
         assert MxProbe.objects.filter(host=MX).count() == 1
 
@@ -111,7 +112,7 @@ def test_a_probe_older_than_the_interval_is_made_again(dns, smtp, ca, acme, sett
     refresh(domain)
     MxProbe.objects.filter(host=MX).update(probed_at=NOW - timedelta(minutes=61))
     refresh(domain)
-    assert server.handler.ehlos == 2
+    assert server.handler.ehlos == 2 * SESSIONS_PER_PROBE
 
 
 def test_an_unreachable_mx_is_unknown_and_never_reused(dns, acme, settings) -> None:
@@ -242,4 +243,4 @@ def test_two_workers_probing_one_host_at_once_make_one_probe(smtp, ca) -> None:
     for thread in threads:
         thread.join(15)
     assert [r.error_code for r in results] == ["", "", ""]
-    assert server.handler.ehlos == 1
+    assert server.handler.ehlos == SESSIONS_PER_PROBE
