@@ -62,6 +62,8 @@ class ProbeResult:
             "tls_version": self.tls_version,
             "cipher": self.cipher,
             "certificate": self.certificate.as_dict() if self.certificate else None,
+            # Every certificate the server presented, leaf first (the leaf again).
+            "chain": [facts(der).as_dict() for der in self.chain],
             "trusted": self.trusted,
             "old_tls": self.old_tls,
             "error_code": self.error_code,

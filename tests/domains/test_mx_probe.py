@@ -133,8 +133,8 @@ def test_the_facts_survive_a_round_trip_through_json(mx, serve, ca) -> None:
     again = ProbeResult.from_dict(probe.as_dict())
     assert again == probe
     assert set(probe.facts()) == {
-        "starttls", "tls_version", "cipher", "certificate", "trusted", "old_tls", "error_code",
-        "probed_at",
+        "starttls", "tls_version", "cipher", "certificate", "chain", "trusted", "old_tls",
+        "error_code", "probed_at",
     }  # fmt: skip
 
 

@@ -82,9 +82,10 @@ def test_a_certificate_expiring_in_5_days_is_an_error_on_the_page(
     assert MX in check.findings[0]["message"]
     facts = check.records["hosts"][MX]
     assert set(facts) == {
-        "starttls", "tls_version", "cipher", "certificate", "trusted", "old_tls", "error_code",
-        "probed_at",
+        "starttls", "tls_version", "cipher", "certificate", "chain", "trusted", "old_tls",
+        "error_code", "probed_at",
     }  # fmt: skip
+    assert facts["chain"][0] == facts["certificate"]  # the leaf first, then its issuers
     assert set(facts["certificate"]) == {
         "subject", "sans", "issuer", "not_before", "not_after", "key_type", "key_bits",
         "sha256", "spki_sha256",
