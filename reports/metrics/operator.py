@@ -13,7 +13,7 @@ from typing import Any, cast
 
 from amqp.exceptions import ChannelError
 from django.conf import settings
-from django.db.models import Count, Min
+from django.db.models import Count, Min, QuerySet
 from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -46,20 +46,12 @@ class OperatorCollector(Collector):
         yield self._queues()
 
     def _inbound(self, since: datetime) -> Metric:
-        family = GaugeMetricFamily(
+        return _counted(
             "tlsrpt_inbound_messages_24h",
             "Messages received in the last 24 hours, by door and current outcome.",
-            labels=["door", "outcome"],
+            {"door": "channel", "outcome": "status"},
+            InboundMessage.objects.filter(received_at__gte=since),
         )
-        rows = (
-            InboundMessage.objects.filter(received_at__gte=since)
-            .values_list("channel", "status")
-            .annotate(n=Count("pk"))
-            .order_by("channel", "status")
-        )
-        for channel, status, n in rows:
-            family.add_metric([channel, status], n)
-        return family
 
     def _waiting(self) -> Iterator[Metric]:
         waiting = InboundMessage.objects.filter(status=Status.RECEIVED).aggregate(
@@ -77,37 +69,21 @@ class OperatorCollector(Collector):
         )
 
     def _dns_checks(self, since: datetime) -> Metric:
-        family = GaugeMetricFamily(
+        return _counted(
             "tlsrpt_dns_checks_24h",
             "DNS health checks run in the last 24 hours, by kind and outcome.",
-            labels=["kind", "status"],
+            {"kind": "kind", "status": "status"},
+            DnsCheck.objects.filter(checked_at__gte=since),
         )
-        rows = (
-            DnsCheck.objects.filter(checked_at__gte=since)
-            .values_list("kind", "status")
-            .annotate(n=Count("pk"))
-            .order_by("kind", "status")
-        )
-        for kind, status, n in rows:
-            family.add_metric([kind, status], n)
-        return family
 
     def _webhooks(self, since: datetime) -> Iterator[Metric]:
-        recent = GaugeMetricFamily(
+        yield _counted(
             "tlsrpt_webhook_deliveries_24h",
             "Webhook deliveries of the last 24 hours by endpoint kind and outcome so far "
             "(pending: still being tried).",
-            labels=["kind", "outcome"],
+            {"kind": "endpoint__kind", "outcome": "status"},
+            WebhookDelivery.objects.filter(created_at__gte=since),
         )
-        rows = (
-            WebhookDelivery.objects.filter(created_at__gte=since)
-            .values_list("endpoint__kind", "status")
-            .annotate(n=Count("pk"))
-            .order_by("endpoint__kind", "status")
-        )
-        for kind, status, n in rows:
-            recent.add_metric([kind, status], n)
-        yield recent
         pending = WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING).count()
         yield GaugeMetricFamily(
             "tlsrpt_webhook_deliveries_pending",
@@ -141,6 +117,15 @@ class OperatorCollector(Collector):
                     size = 0  # Redis has no key for an empty queue
                 family.add_metric([name], size)
         return family
+
+
+def _counted(name: str, documentation: str, labels: dict[str, str], rows: QuerySet) -> Metric:
+    """A gauge of ``rows`` counted by the fields behind ``labels`` (label name: field)."""
+    family = GaugeMetricFamily(name, documentation, labels=list(labels))
+    fields = list(labels.values())
+    for *values, n in rows.values_list(*fields).annotate(n=Count("pk")).order_by(*fields):
+        family.add_metric([str(v) for v in values], n)
+    return family
 
 
 def _histogram(name: str, documentation: str, h: Histogram) -> Metric:
