@@ -11,10 +11,10 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, serializers
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
 from accounts.api_auth import TenantAPIRequest, TenantAPIView
+from accounts.api_paging import ApiCursor
 from accounts.api_schema import ErrorSerializer
 from accounts.models import User
 from domains.hosting.automatic import auto_state
@@ -197,11 +197,8 @@ class VersionSerializer(serializers.ModelSerializer):
         return version.changed_by_email or None
 
 
-class VersionCursor(CursorPagination):
+class VersionCursor(ApiCursor):
     ordering = ("-changed_at", "-id")
-    page_size = 50
-    max_page_size = 500
-    page_size_query_param = "page_size"
 
 
 @extend_schema_view(

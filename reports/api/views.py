@@ -17,11 +17,11 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import generics, serializers
-from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import FileUploadParser, MultiPartParser
 from rest_framework.response import Response
 
 from accounts.api_auth import TenantAPIRequest, TenantAPIView
+from accounts.api_paging import ApiCursor
 from accounts.api_schema import ErrorSerializer
 from accounts.models import Role
 from domains.models import Domain
@@ -83,11 +83,8 @@ class StatsDailyView(TenantAPIView):
         return Response(DayStatSerializer(rows, many=True).data)
 
 
-class ReportCursor(CursorPagination):
+class ReportCursor(ApiCursor):
     ordering = ("-day", "-id")
-    page_size = 50
-    max_page_size = 500
-    page_size_query_param = "page_size"
 
 
 @extend_schema_view(
@@ -123,11 +120,10 @@ class ReportRawView(TenantAPIView):
         return HttpResponse(report.raw_json, content_type="application/json")
 
 
-class FailureCursor(CursorPagination):
+class FailureCursor(ApiCursor):
     ordering = ("-id",)
     page_size = 100
     max_page_size = 1000
-    page_size_query_param = "page_size"
 
 
 @extend_schema_view(
@@ -179,11 +175,8 @@ class StatsBreakdownView(TenantAPIView):
         )
 
 
-class InboundCursor(CursorPagination):
+class InboundCursor(ApiCursor):
     ordering = ("-received_at", "-id")
-    page_size = 50
-    max_page_size = 500
-    page_size_query_param = "page_size"
 
 
 @extend_schema_view(
