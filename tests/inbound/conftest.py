@@ -3,7 +3,6 @@
 import asyncio
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -18,6 +17,7 @@ import pytest
 
 from reports.inbound.smtp import protocol_factory
 from tests.conftest import _end_other_sessions
+from tests.servers_web import gunicorn
 
 
 @pytest.fixture
@@ -176,53 +176,19 @@ GUNICORN_MAX_BYTES = 64 * 1024
 
 @pytest.fixture
 def gunicorn_server(transactional_db: None, broker_url: str) -> Iterator[Gunicorn]:
-    """The web app under a real gunicorn (one sync worker) on a free loopback port, against
-    the test database, with a small ``TLSRPT_MAX_MESSAGE_BYTES``."""
-    import sys
+    """The web app under a real gunicorn (one sync worker, Django loaded before it answers)
+    on a free loopback port, against the test database, with a small
+    ``TLSRPT_MAX_MESSAGE_BYTES``."""
+    from tests.conftest import database_url
 
-    from tests.conftest import ROOT, database_url
-
-    port = _free_port()
     env = {
-        **os.environ,
         "DATABASE_URL": database_url(),
         "CELERY_BROKER_URL": broker_url,
         "CONN_MAX_AGE": "0",
         "TLSRPT_MAX_MESSAGE_BYTES": str(GUNICORN_MAX_BYTES),
     }
-    cmd = [sys.executable, "-m", "gunicorn", "tlsrpt_saas.wsgi:application",
-           "--bind", f"127.0.0.1:{port}", "--workers", "1", "--log-level", "warning"]  # fmt: skip
-    process = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and process.poll() is None:
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.05)
-        else:
-            pytest.fail("gunicorn did not start listening")
-        _wait_until_answering(f"http://127.0.0.1:{port}/healthz", deadline)
-        yield Gunicorn("127.0.0.1", port, GUNICORN_MAX_BYTES)
+        with gunicorn(env) as web:
+            yield Gunicorn(web.host, web.port, GUNICORN_MAX_BYTES)
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(20)
         _end_other_sessions()
-
-
-def _wait_until_answering(url: str, deadline: float) -> None:
-    """Until its worker answers: the master listens before the worker has loaded Django,
-    so a test's first request would otherwise wait out a busy machine's start-up."""
-    import urllib.error
-    import urllib.request
-
-    while time.monotonic() < deadline:
-        try:
-            # The URL is our own loopback gunicorn (http), never user input.
-            with urllib.request.urlopen(url, timeout=max(0.1, deadline - time.monotonic())):  # noqa: S310
-                return
-        except urllib.error.HTTPError:
-            return  # it answered (ALLOWED_HOSTS or the like): loaded
-        except OSError:
-            time.sleep(0.05)
-    pytest.fail("gunicorn did not answer")
