@@ -41,6 +41,11 @@ def _key(tenant_id: int) -> str:
     return f"tlsrpt:metrics:tenant:{tenant_id}"
 
 
+def refreshing_key(tenant_id: int) -> str:
+    """Set while a refresh of the tenant's answer is queued, so a scrape queues one only."""
+    return f"{_key(tenant_id)}:refreshing"
+
+
 def answer_compute(tenant_id: int) -> bytes:
     """Compute the tenant's answer now and keep it, stamped with the moment."""
     seconds = settings.METRICS_CACHE_SECONDS
@@ -58,6 +63,6 @@ def answer_for(tenant_id: int) -> bytes:
     if kept is None:
         return answer_compute(tenant_id)
     computed_at, body = kept
-    if time.time() - computed_at > seconds and cache.add(f"{_key(tenant_id)}:refreshing", 1, 60):
+    if time.time() - computed_at > seconds and cache.add(refreshing_key(tenant_id), 1, 60):
         task_queue_on_commit(REFRESH, tenant_id)
     return bytes(body)

@@ -8,7 +8,7 @@ from django.core.cache import cache
 
 from accounts.models import Tenant
 from accounts.tenancy import row_scope
-from reports.metrics.answers import REFRESH, answer_compute
+from reports.metrics.answers import REFRESH, answer_compute, refreshing_key
 
 
 @shared_task(name=REFRESH)
@@ -16,4 +16,4 @@ def refresh(tenant_id: int) -> None:
     with row_scope(Tenant, tenant_id) as tenant:
         if tenant is not None:
             answer_compute(tenant_id)
-    cache.delete(f"tlsrpt:metrics:tenant:{tenant_id}:refreshing")
+    cache.delete(refreshing_key(tenant_id))
