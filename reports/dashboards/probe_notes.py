@@ -15,10 +15,7 @@ from datetime import date, datetime
 from fnmatch import fnmatchcase
 from typing import Any
 
-from django.db.models import F, Window
-from django.db.models.functions import RowNumber
-
-from domains.models import CheckKind, CheckStatus, DnsCheck, Domain
+from domains.models import DnsCheck, Domain
 from reports.dashboards.periods import Period
 from reports.models import DailyFailure
 
@@ -69,24 +66,6 @@ def failure_rows(domain: Domain, period: Period) -> list[FailureRow]:
         "day", "policy_type", "result_type", "receiving_mx", "organization", "count"
     )
     return [FailureRow(*row) for row in rows.order_by("day", "organization", "result_type")]
-
-
-def latest_evidence(domain: Domain) -> dict[str, DnsCheck]:
-    """The latest definitive MX TLS probe and MTA-STS check of the domain, by kind (one query).
-
-    Read here rather than through ``domains.selectors.latest_checks``, which orders kinds
-    it knows and so cannot yet hold the probe's.
-    """
-    newest_first = Window(
-        RowNumber(), partition_by=[F("kind")], order_by=[F("checked_at").desc(), F("pk").desc()]
-    )
-    rows = (
-        DnsCheck.objects.filter(domain=domain, kind__in=[CheckKind.MX_TLS, CheckKind.MTA_STS])
-        .exclude(status=CheckStatus.UNKNOWN)
-        .annotate(rank=newest_first)
-        .filter(rank=1)
-    )
-    return {check.kind: check for check in rows}
 
 
 def probe_notes(rows: list[FailureRow], probe: DnsCheck | None) -> list[ProbeNote]:

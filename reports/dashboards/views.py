@@ -14,6 +14,7 @@ from accounts.models import Role
 from accounts.tenancy import TenantRequest, tenant_view
 from domains.models import CheckKind, Domain
 from domains.selectors import changes as dns_changes
+from domains.selectors import latest_checks
 from reports.dashboards import periods, reporters, selectors
 from reports.dashboards.advice import advice, reason
 from reports.dashboards.conflicts import message_conflicts
@@ -24,7 +25,6 @@ from reports.dashboards.periods import Period, PeriodChoice, latest_period, peri
 from reports.dashboards.probe_notes import (
     ProbeNote,
     failure_rows,
-    latest_evidence,
     notes_by_type,
     probe_notes,
 )
@@ -107,7 +107,7 @@ def _explanations(
     rows = failure_rows(domain, period)
     if not rows:
         return {}, []
-    evidence = latest_evidence(domain)
+    evidence = latest_checks([domain])[domain.pk]  # the probe and the MTA-STS check
     notes = notes_by_type(probe_notes(rows, evidence.get(CheckKind.MX_TLS)))
     clean = clean_organizations(domain, period)
     return notes, disagreements(rows, clean, evidence.get(CheckKind.MTA_STS), domain.name)
