@@ -14,11 +14,10 @@ import socket
 import ssl
 import time
 from dataclasses import dataclass
-from typing import Any
 
 import dns.resolver
 
-from tlsrpt_saas.outbound import OutboundError, connect, remaining
+from tlsrpt_saas.outbound import OutboundError, connect, tls_wrap
 from tlsrpt_saas.outbound import is_public_address as is_public_address  # its old home
 
 POLICY_PATH = "/.well-known/mta-sts.txt"
@@ -131,24 +130,9 @@ def _connect(
         raise _Failure(f"sts_fetch_{e.code}", e.message) from None
 
 
-class _DeadlineSocket(ssl.SSLSocket):
-    """Re-arms the timeout to what is left before every read, so a server trickling bytes
-    cannot stretch the fetch past its deadline."""
-
-    deadline = float("inf")
-
-    def recv_into(self, buffer: Any, nbytes: int | None = None, flags: int = 0) -> int:
-        self.settimeout(remaining(self.deadline))
-        return super().recv_into(buffer, nbytes, flags)
-
-
 def _tls(target: _Target, sock: socket.socket, ca_file: str | None) -> ssl.SSLSocket:
-    context = ssl.create_default_context(cafile=ca_file)  # verifies the chain and the name
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.sslsocket_class = _DeadlineSocket
     try:
-        sock.settimeout(remaining(target.deadline))
-        tls = context.wrap_socket(sock, server_hostname=target.host)
+        return tls_wrap(sock, target.host, target.deadline, ca_file)
     except TimeoutError:
         raise _timeout(target) from None
     except ssl.SSLCertVerificationError as e:
@@ -161,9 +145,6 @@ def _tls(target: _Target, sock: socket.socket, ca_file: str | None) -> ssl.SSLSo
         raise _Failure("sts_fetch_tls_failed", message) from None
     except OSError as e:
         raise _broken(e) from None
-    assert isinstance(tls, _DeadlineSocket)
-    tls.deadline = target.deadline
-    return tls
 
 
 class _PinnedConnection(http.client.HTTPSConnection):

@@ -12,7 +12,9 @@ production never sets it. Every failure is an ``OutboundError`` with a stable co
 
 import ipaddress
 import socket
+import ssl
 import time
+from typing import Any
 
 import dns.resolver
 from django.conf import settings
@@ -142,6 +144,30 @@ def remaining(deadline: float) -> float:
     if left <= 0:
         raise TimeoutError("the deadline passed")
     return left
+
+
+class DeadlineSocket(ssl.SSLSocket):
+    """Re-arms the timeout to what is left before every read, so a server trickling bytes
+    cannot stretch the exchange past its deadline."""
+
+    deadline = float("inf")
+
+    def recv_into(self, buffer: Any, nbytes: int | None = None, flags: int = 0) -> int:
+        self.settimeout(remaining(self.deadline))
+        return super().recv_into(buffer, nbytes, flags)
+
+
+def tls_wrap(sock: socket.socket, host: str, deadline: float, ca_file: str | None) -> ssl.SSLSocket:
+    """TLS 1.2 or later over ``sock``, the chain and ``host`` verified (against ``ca_file``'s
+    roots when given), every read bounded by ``deadline``; ssl's errors are the caller's."""
+    context = ssl.create_default_context(cafile=ca_file or None)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.sslsocket_class = DeadlineSocket
+    sock.settimeout(remaining(deadline))
+    tls = context.wrap_socket(sock, server_hostname=host)
+    assert isinstance(tls, DeadlineSocket)
+    tls.deadline = deadline
+    return tls
 
 
 def _vetted(address: str, allowed: frozenset[str]) -> bool:

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
-from tlsrpt_saas.outbound import OutboundError, connect, remaining
+from tlsrpt_saas.outbound import OutboundError, connect, remaining, tls_wrap
 
 MAX_ANSWER = 65536
 KEPT_ANSWER = 1024
@@ -40,17 +40,6 @@ class PostResult:
 
 class _Failure(Exception):
     pass
-
-
-class _DeadlineSocket(ssl.SSLSocket):
-    """Re-arms the timeout to what is left before every read (a trickling server cannot
-    stretch the attempt past its deadline)."""
-
-    deadline = float("inf")
-
-    def recv_into(self, buffer: Any, nbytes: int | None = None, flags: int = 0) -> int:
-        self.settimeout(remaining(self.deadline))
-        return super().recv_into(buffer, nbytes, flags)
 
 
 class _PinnedConnection(http.client.HTTPConnection):
@@ -130,14 +119,7 @@ def _plain(sock: socket.socket, deadline: float) -> socket.socket:
 
 
 def _tls(host: str, sock: socket.socket, deadline: float) -> ssl.SSLSocket:
-    context = ssl.create_default_context(cafile=settings.WEBHOOKS_CA_FILE or None)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.sslsocket_class = _DeadlineSocket
-    sock.settimeout(remaining(deadline))
-    tls = context.wrap_socket(sock, server_hostname=host)
-    assert isinstance(tls, _DeadlineSocket)
-    tls.deadline = deadline
-    return tls
+    return tls_wrap(sock, host, deadline, settings.WEBHOOKS_CA_FILE)
 
 
 def _request(
