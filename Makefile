@@ -82,7 +82,12 @@ vendor:
 	cp frontend/node_modules/htmx.org/dist/htmx.min.js frontend/node_modules/htmx.org/LICENSE static/vendor/htmx/
 	mkdir -p static/vendor/chartjs
 	cp frontend/node_modules/chart.js/dist/chart.umd.min.js* frontend/node_modules/chart.js/LICENSE.md static/vendor/chartjs/
+	cp frontend/node_modules/chartjs-adapter-date-fns/dist/chartjs-adapter-date-fns.bundle.min.js static/vendor/chartjs/
+	cp frontend/node_modules/chartjs-adapter-date-fns/LICENSE.md static/vendor/chartjs/LICENSE-adapter-date-fns.md
 	cp frontend/package.json static/vendor/package.json
+	# axe-core checks accessibility in the browser tests only: never served.
+	rm -rf tests/vendor/axe-core && mkdir -p tests/vendor/axe-core
+	cp frontend/node_modules/axe-core/axe.min.js frontend/node_modules/axe-core/LICENSE tests/vendor/axe-core/
 
 # Runs every check, then fails if any did.
 lint: install
