@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from functools import wraps
 from typing import Any, TypeVar, cast
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model
@@ -23,6 +24,7 @@ from django.http import Http404, HttpRequest, HttpResponseBase
 from django_htmx.middleware import HtmxDetails
 from django_scopes import scope, scopes_disabled
 
+from accounts.context import LAST_TENANT_COOKIE
 from accounts.models import Membership, Role, Tenant, User
 
 TENANT_VIEWS: dict[str, Role] = {}
@@ -65,13 +67,28 @@ def tenant_view(at_least: Role) -> Callable[[View], View]:
             request.tenant = membership.tenant
             request.membership = membership
             with scope(tenant=membership.tenant):
-                return view(request, *args, **kwargs)
+                response = view(request, *args, **kwargs)
+            remember_tenant(request, response, slug)
+            return response
 
         TENANT_VIEWS[f"{view.__module__}.{view.__qualname__}"] = at_least
         wrapper.tenant_role = at_least  # type: ignore[attr-defined]
         return wrapper
 
     return decorate
+
+
+def remember_tenant(request: HttpRequest, response: HttpResponseBase, slug: str) -> None:
+    """The account pages show the navigation of the tenant last visited (accounts.context)."""
+    if request.COOKIES.get(LAST_TENANT_COOKIE) != slug and not getattr(request, "htmx", False):
+        response.set_cookie(
+            LAST_TENANT_COOKIE,
+            slug,
+            max_age=365 * 24 * 3600,
+            secure=settings.SESSION_COOKIE_SECURE,
+            httponly=True,
+            samesite="Lax",
+        )
 
 
 @contextmanager
