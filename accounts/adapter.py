@@ -1,9 +1,14 @@
-"""How allauth fits this product: where people land after logging in, the subjects of its
-emails, and a sign-up for a taken address costing what a new one costs."""
+"""How allauth fits this product: where people land after logging in, the subjects and
+signature of its emails, and a sign-up for a taken address costing what a new one costs."""
+
+from dataclasses import dataclass
+from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core import context
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
+from django.core.mail import EmailMessage
 from django.http import HttpRequest
 from django.urls import reverse
 
@@ -11,7 +16,35 @@ from accounts.invitations import SESSION_KEY
 from tlsrpt_saas.mail import header_clean
 
 
+@dataclass(frozen=True)
+class ProductSite:
+    """What allauth's e-mails call ``current_site``: without the sites framework it would be
+    the request's host ("Hello from 127.0.0.1:8000!"); it is the product and SITE_URL."""
+
+    name: str
+    domain: str
+
+
+def product_site() -> ProductSite:
+    return ProductSite(name=settings.PRODUCT_NAME, domain=settings.SITE_URL.split("://", 1)[-1])
+
+
 class AccountAdapter(DefaultAccountAdapter):
+    def render_mail(
+        self,
+        template_prefix: str,
+        email: str | list[str],
+        context: dict[str, Any],
+        headers: dict[str, str] | None = None,
+    ) -> EmailMessage:
+        context = {
+            **context,
+            "current_site": product_site(),
+            "product_name": settings.PRODUCT_NAME,
+            "site_url": settings.SITE_URL,
+        }
+        return super().render_mail(template_prefix, email, context, headers)
+
     def get_login_redirect_url(self, request: HttpRequest) -> str:
         # Someone who followed an invitation link before logging in goes back to it.
         token = request.session.get(SESSION_KEY)

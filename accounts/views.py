@@ -74,10 +74,14 @@ def members(request: TenantRequest) -> HttpResponse:
             else:
                 messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
                 return redirect("members", slug=tenant.slug)
+    memberships = list(members_of(tenant))
+    owners = sum(m.role == Role.OWNER for m in memberships)
     context = {
         "form": form,
-        "memberships": members_of(tenant),
+        "memberships": memberships,
         "invitations": invitations_open(),
+        # membership_leave refuses the last owner: the page says why instead of a button.
+        "last_owner": me.role == Role.OWNER and owners == 1,
     }
     return render(request, "accounts/members.html", context)
 

@@ -50,6 +50,8 @@ if not DEBUG and (SECRET_KEY.startswith("change-me") or SECRET_KEY == _DEV_SECRE
     )
 
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# The product's name where it signs (allauth's e-mails: accounts.adapter).
+PRODUCT_NAME = "TLS-RPT"
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[SITE_URL])
 INBOUND_DOMAIN = env.str("INBOUND_DOMAIN", default="reports.localhost").lower()

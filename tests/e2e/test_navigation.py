@@ -94,7 +94,7 @@ def test_every_menu_is_reachable_at_this_width(
     no_sideways_scroll(page, width)
     screenshot(page, f"nav-{width}")
     log_out.click()
-    page.get_by_role("button", name="Sign Out").click()
+    page.get_by_role("button", name="Log out").click()
     expect(
         page.get_by_role("navigation", name="Main").get_by_role("link", name="Log in")
     ).to_be_visible()
