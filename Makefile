@@ -34,7 +34,7 @@ $(STAMP): uv.lock pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	test -x $(VENV)/bin/uv || { test -x $(VENV)/bin/pip || $(PY) -m ensurepip -q; \
 		$(VENV)/bin/pip install -q 'uv>=0.5'; }
-	UV_PROJECT_ENVIRONMENT=$(VENV) UV_PYTHON_DOWNLOADS=never $(VENV)/bin/uv sync --frozen
+	UV_PROJECT_ENVIRONMENT=$(VENV) UV_PYTHON_DOWNLOADS=never $(VENV)/bin/uv sync --frozen --compile-bytecode
 	touch $@
 
 # A newcomer's defaults: DEBUG on (development secret key), SQLite and a filesystem

@@ -1,4 +1,10 @@
-"""WSGI entry point for gunicorn."""
+"""WSGI entry point for gunicorn.
+
+Loading the application also warms what Django otherwise builds on the first request:
+the URL resolver (every urls module and the views they import) and the template engine
+(its tag libraries and the base layout). Under gunicorn's --preload (Procfile) this is
+done once in the master, before the workers fork, so no visitor waits for it.
+"""
 
 import os
 
@@ -6,3 +12,15 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tlsrpt_saas.settings")
 application = get_wsgi_application()
+
+
+def _warm() -> None:
+    from django.template.loader import get_template
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018 (imports every urls module and its views)
+    for name in ("base.html", "account/login.html"):
+        get_template(name)
+
+
+_warm()
