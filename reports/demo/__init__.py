@@ -1,0 +1,1 @@
+"""A demo tenant with months of real-looking history (``manage.py demo``)."""
