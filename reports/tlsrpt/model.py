@@ -2,18 +2,33 @@
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Annotated
+
+from msgspec import Meta, Struct
+
+# Non-empty: a member blank or absent is None.
+Given = Annotated[str, Meta(min_length=1)]
 
 
-@dataclass(slots=True)
-class FailureDetail:
-    result_type: str
-    sending_mta_ip: str | None
-    receiving_mx_hostname: str | None
-    receiving_mx_helo: str | None
-    receiving_ip: str | None
-    failed_session_count: int
-    additional_information: str | None
-    failure_reason_code: str | None
+class FailureDetail(
+    Struct, kw_only=True, rename="kebab", forbid_unknown_fields=True, omit_defaults=True, gc=False
+):
+    """One entry of ``failure-details`` (RFC 8460 section 4.3), its members as the RFC names them.
+
+    A msgspec struct where the rest are dataclasses: the plain path (``parse_plain``)
+    decodes the thousands of a large report straight into it. The class options and
+    ``Given`` only shape that decoding (and its re-encoding, which checks for repeated
+    keys); every other path builds it by keyword, from values already trimmed.
+    """
+
+    result_type: Given
+    sending_mta_ip: Given | None = None
+    receiving_mx_hostname: Given | None = None
+    receiving_mx_helo: Given | None = None
+    receiving_ip: Given | None = None
+    failed_session_count: Annotated[int, Meta(ge=0, le=2**63 - 1)]
+    additional_information: Given | None = None
+    failure_reason_code: Given | None = None
 
 
 @dataclass(slots=True)

@@ -18,6 +18,7 @@ from .errors import TlsRptError
 from .limits import Limits
 from .model import FailureDetail, Policy, Report
 from .parse_fast import report_or_none
+from .parse_plain import plain_report_or_none
 from .values import failure_detail, host_name, parse_datetime, policy_lines, reject_constant
 
 MAX_COUNT = 2**63 - 1
@@ -38,10 +39,14 @@ _CONTAINERS = (dict, list)
 def parse_report(raw: bytes, limits: Limits) -> Report:
     """The report in ``raw`` (UTF-8 JSON, optional BOM), or ``TlsRptError``.
 
-    A well-formed report takes the typed fast path; anything else the checking path,
-    which builds the same report or names what is wrong.
+    A plain report (minified ASCII, values as stored) takes the plain path, another
+    well-formed one the typed fast path; anything else the checking path, which builds
+    the same report or names what is wrong.
     """
-    fast = report_or_none(raw.removeprefix(_BOM), limits)
+    body = raw.removeprefix(_BOM)
+    fast = plain_report_or_none(body, limits)
+    if fast is None:
+        fast = report_or_none(body, limits)
     return fast if fast is not None else parse_report_checked(raw, limits)
 
 

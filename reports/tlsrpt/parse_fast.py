@@ -8,7 +8,7 @@ None, and the checking path in ``parse`` decides, with its precise error. So thi
 never rejects a report, and a report it accepts is equal to what the checking path
 builds (``tests/tlsrpt/test_parse_fast.py`` holds it to that).
 
-Unknown members are refused, so a document decoded here nests at most ``_DEPTH`` deep
+Unknown members are refused, so a document decoded here nests at most ``DEPTH`` deep
 and needs no separate depth walk.
 
 msgspec, like every JSON library, keeps the last of a repeated key, and a report whose
@@ -21,7 +21,7 @@ encoding unless a key is repeated, and then the checking path, whose JSON hook n
 the key, decides.
 """
 
-from typing import Annotated
+from typing import Annotated, Protocol
 
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
@@ -32,7 +32,7 @@ from .values import failure_detail, host_name, parse_datetime, policy_lines
 
 _MAX_COUNT = 2**63 - 1
 # report > policies > policy entry > failure-details > detail (or policy > policy-string)
-_DEPTH = 5
+DEPTH = 5
 
 Count = Annotated[int, Meta(ge=0, le=_MAX_COUNT)]
 # Optional members default to UNSET, not None: ``null`` and absent must encode apart.
@@ -40,7 +40,7 @@ Text = str | UnsetType | None
 Strings = str | list[str] | UnsetType | None
 
 
-class _Detail(Struct, forbid_unknown_fields=True, rename="kebab"):
+class _Detail(Struct, forbid_unknown_fields=True, rename="kebab", gc=False):
     result_type: str
     failed_session_count: Count
     sending_mta_ip: Text = UNSET
@@ -53,7 +53,7 @@ class _Detail(Struct, forbid_unknown_fields=True, rename="kebab"):
     failure_reason_code: Text = UNSET
 
 
-class _PolicyFields(Struct, forbid_unknown_fields=True, rename="kebab"):
+class PolicyFields(Struct, forbid_unknown_fields=True, rename="kebab"):
     policy_type: str
     policy_string: Strings = UNSET
     policy_domain: Text = UNSET
@@ -61,25 +61,25 @@ class _PolicyFields(Struct, forbid_unknown_fields=True, rename="kebab"):
     mx_host_pattern: Strings = UNSET  # the RFC's prose name
 
 
-class _Summary(Struct, forbid_unknown_fields=True, rename="kebab"):
+class Summary(Struct, forbid_unknown_fields=True, rename="kebab"):
     total_successful_session_count: Count
     total_failure_session_count: Count
 
 
 class _Policy(Struct, forbid_unknown_fields=True, rename="kebab"):
-    policy: _PolicyFields
-    summary: _Summary
+    policy: PolicyFields
+    summary: Summary
     failure_details: list[_Detail] | UnsetType | None = UNSET
 
 
-class _DateRange(Struct, forbid_unknown_fields=True, rename="kebab"):
+class DateRange(Struct, forbid_unknown_fields=True, rename="kebab"):
     start_datetime: str
     end_datetime: str
 
 
 class _Report(Struct, forbid_unknown_fields=True, rename="kebab"):
     organization_name: str
-    date_range: _DateRange
+    date_range: DateRange
     report_id: str
     policies: list[_Policy]
     contact_info: Text = UNSET
@@ -89,13 +89,13 @@ _DECODER = msgspec.json.Decoder(_Report)
 _ENCODER = msgspec.json.Encoder()
 
 
-class _NotFast(Exception):
+class NotFast(Exception):
     """Something the checking path must look at."""
 
 
 def report_or_none(raw: bytes, limits: Limits) -> Report | None:
     """The report in ``raw`` (BOM already removed), or None to take the checking path."""
-    if limits.max_json_depth < _DEPTH or b"\\u0000" in raw or b"\\u003" in raw:
+    if limits.max_json_depth < DEPTH or b"\\u0000" in raw or b"\\u003" in raw:
         return None  # NUL, which the checking path replaces; an escaped colon (_keys_once)
     try:
         decoded = _DECODER.decode(raw)
@@ -108,7 +108,7 @@ def report_or_none(raw: bytes, limits: Limits) -> Report | None:
         return None  # the checking path refuses it before building anything
     try:
         return _report(decoded)
-    except _NotFast:
+    except NotFast:
         return None
 
 
@@ -118,21 +118,44 @@ def _keys_once(raw: bytes, decoded: _Report) -> bool:
 
 
 def _report(doc: _Report) -> Report:
+    policies = [policy_from(p, [_detail(d) for d in p.failure_details or ()]) for p in doc.policies]
+    return report_from(doc, policies)
+
+
+class Head(Protocol):
+    """A decoded report's own members, whichever structs hold its policies."""
+
+    organization_name: str
+    date_range: DateRange
+    report_id: str
+    contact_info: Text
+
+
+class Entry(Protocol):
+    """A decoded policy entry's ``policy`` and ``summary``."""
+
+    policy: PolicyFields
+    summary: Summary
+
+
+def report_from(doc: Head, policies: list[Policy]) -> Report:
+    """The report of ``doc``'s members, trimmed, with its ``policies``; or ``NotFast``."""
     start = parse_datetime(doc.date_range.start_datetime)
     end = parse_datetime(doc.date_range.end_datetime)
     if start is None or end is None:
-        raise _NotFast
+        raise NotFast
     return Report(
         organization_name=_required(doc.organization_name),
         start=start,
         end=end,
         contact_info=(doc.contact_info.strip() or None) if doc.contact_info else None,
         report_id=_required(doc.report_id),
-        policies=[_policy(p) for p in doc.policies],
+        policies=policies,
     )
 
 
-def _policy(entry: _Policy) -> Policy:
+def policy_from(entry: Entry, details: list[FailureDetail]) -> Policy:
+    """The policy of ``entry``, its host names normalized, with its failure ``details``."""
     fields = entry.policy
     mx = fields.mx_host if fields.mx_host is not UNSET else fields.mx_host_pattern
     domain = fields.policy_domain
@@ -143,14 +166,14 @@ def _policy(entry: _Policy) -> Policy:
         mx_hosts=[h for h in map(host_name, _listed(mx)) if h],
         successful=entry.summary.total_successful_session_count,
         failed=entry.summary.total_failure_session_count,
-        failure_details=[_detail(d) for d in entry.failure_details or ()],
+        failure_details=details,
     )
 
 
 def _detail(d: _Detail) -> FailureDetail:
     result_type = d.result_type.strip()
     if not result_type:
-        raise _NotFast
+        raise NotFast
     ip, helo, receiving_ip = d.sending_mta_ip, d.receiving_mx_helo, d.receiving_ip
     mx = d.receiving_mx_hostname
     if mx is None or mx is UNSET:
@@ -167,7 +190,7 @@ def _detail(d: _Detail) -> FailureDetail:
 def _required(value: str) -> str:
     value = value.strip()
     if not value:
-        raise _NotFast
+        raise NotFast
     return value
 
 

@@ -76,14 +76,13 @@ def failure_detail(
 
     Raises AttributeError when a value that must be a string is not one.
     """
-    # Positional, in the field order of FailureDetail: measurably cheaper than keywords.
     return FailureDetail(
-        result_type,
-        (ip.strip() or None) if ip else None,
-        (mx.strip().rstrip(".").lower() or None) if mx else None,
-        helo if helo and not helo.isspace() else None,
-        (receiving_ip.strip() or None) if receiving_ip else None,
-        count,
-        (info.strip() or None) if info else None,
-        (reason.strip() or None) if reason else None,
+        result_type=result_type,
+        sending_mta_ip=(ip.strip() or None) if ip else None,
+        receiving_mx_hostname=(mx.strip().rstrip(".").lower() or None) if mx else None,
+        receiving_mx_helo=helo if helo and not helo.isspace() else None,
+        receiving_ip=(receiving_ip.strip() or None) if receiving_ip else None,
+        failed_session_count=count,
+        additional_information=(info.strip() or None) if info else None,
+        failure_reason_code=(reason.strip() or None) if reason else None,
     )
