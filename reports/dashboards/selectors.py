@@ -62,9 +62,13 @@ class DomainSummary:
     domain: Domain
     totals: Totals
     previous: Totals
-    daily_failed: list[int]
+    daily: list[Totals | None]  # per bucket of the period; None: no reports in it
     last_report_day: date | None
     top_result_type: str | None
+
+    @property
+    def daily_failed(self) -> list[int]:
+        return [t.failed if t else 0 for t in self.daily]
 
     @property
     def failed_change(self) -> int:
@@ -110,7 +114,7 @@ def overview(domains: list[Domain], period: Period) -> list[DomainSummary]:
             domain=d,
             totals=now[d.pk],
             previous=before[d.pk],
-            daily_failed=[daily[d.pk].get(start, 0) for start in starts],
+            daily=[daily[d.pk].get(start) for start in starts],
             last_report_day=last.get(d.pk),
             top_result_type=top.get(d.pk),
         )
@@ -120,7 +124,7 @@ def overview(domains: list[Domain], period: Period) -> list[DomainSummary]:
 
 
 def _sums_by_bucket(ids: list[int], period: Period, step: str) -> tuple[dict, dict, dict]:
-    """Per domain: totals of ``period`` and of the one before, failed sessions per bucket.
+    """Per domain: totals of ``period`` and of the one before, and of each bucket reported.
 
     One scan of the rollups, summed in the database by (domain, bucket); the previous
     period's rows all fall in one bucket, NULL. A range of years costs at most
@@ -137,13 +141,14 @@ def _sums_by_bucket(ids: list[int], period: Period, step: str) -> tuple[dict, di
     )
     now: dict[int, Totals] = defaultdict(Totals)
     before: dict[int, Totals] = defaultdict(Totals)
-    daily: dict[int, dict[date, int]] = defaultdict(lambda: defaultdict(int))
+    daily: dict[int, dict[date, Totals]] = defaultdict(lambda: defaultdict(Totals))
     for domain_id, start, successful, failed in rows:
-        totals = before[domain_id] if start is None else now[domain_id]
-        totals.successful += successful or 0
-        totals.failed += failed or 0
+        kept = [before[domain_id]] if start is None else [now[domain_id]]
         if start is not None:
-            daily[domain_id][_as_bucket(start, step)] += failed or 0
+            kept.append(daily[domain_id][_as_bucket(start, step)])
+        for totals in kept:
+            totals.successful += successful or 0
+            totals.failed += failed or 0
     return now, before, daily
 
 

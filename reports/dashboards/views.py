@@ -236,10 +236,13 @@ def export_csv(request: TenantRequest, what: str) -> HttpResponse | StreamingHtt
 
 @tenant_view(Role.VIEWER)
 def tenant_home(request: TenantRequest) -> HttpResponse:
-    """The tenant's overview, with the onboarding checklist until it is all done."""
+    """The tenant's overview: a card per domain (or, with ?view=table, a table row), 50 a
+    page; the onboarding checklist until it is all done."""
     choice = period_from(request)
     period = choice.period
-    found = tenant_overview(period=period, time_zone=request.tenant.time_zone)
+    found = tenant_overview(
+        period=period, time_zone=request.tenant.time_zone, page=request.GET.get("page") or 1
+    )
     context = {
         "domains": found.others,
         "checklist": found.checklist,
@@ -250,7 +253,11 @@ def tenant_home(request: TenantRequest) -> HttpResponse:
         "periods": periods.PERIODS,
         "spark_step": period.step(selectors.SPARKLINE_POINTS),
         "latest": found.latest,
-        "summaries": [(row.summary, row.advice, row.problems) for row in found.rows],
+        "view": "table" if request.GET.get("view") == "table" else "cards",
+        "page": found.page,
+        "cards": found.cards,
+        "page_numbers": found.page.paginator.get_elided_page_range(found.page.number),
+        "summary": found.summary,
         "alerts": found.alerts,
         "refusals": found.refusals,
     }

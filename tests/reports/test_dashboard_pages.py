@@ -17,7 +17,7 @@ from django_scopes import scopes_disabled
 from accounts.models import Role, Tenant
 from domains.models import Domain
 from reports.dashboards import periods, selectors
-from reports.templatetags.inbound import SPARKLINE_WIDTH
+from reports.dashboards.sparklines import WIDTH as SPARKLINE_WIDTH
 from tests.factories import make_domain, make_member
 from tests.reports.helpers import ingest
 from tests.reports.mail import report_email, report_json
@@ -82,7 +82,7 @@ def test_a_range_of_years_shows_the_rollups_of_old_reports(acme, owner, domain) 
     assert (total(page, "sessions"), total(page, "failed")) == ("24", "4")
     assert "Sessions per week" in page  # about 400 points, not 2,900 days
     assert 'value="2019-01-01"' in page
-    home = overview(owner, **LONG)
+    home = overview(owner, **LONG, view="table")
     row = search(r'<tr data-domain="example.org">.*?</tr>', home, re.S).group(0)
     assert overview_cell(row, "data-failed") == "4"
 
@@ -179,9 +179,11 @@ def test_the_sparkline_keeps_its_width_whatever_the_period(acme, owner, domain, 
     page = overview(owner, **params)
     svg = search(r'<svg class="sparkline"[^>]*>.*?</svg>', page, re.S).group(0)
     assert f'width="{SPARKLINE_WIDTH}"' in svg
-    points = search(r'points="([^"]*)"', svg).group(1).split()
-    assert 1 <= len(points) <= selectors.SPARKLINE_POINTS
-    assert max(float(p.split(",")[0]) for p in points) <= SPARKLINE_WIDTH
+    bars = re.findall(r'<rect class="sparkline-bar" x="([^"]*)" y="[^"]*" width="([^"]*)"', svg)
+    assert len(bars) <= 1  # the day (or bucket) of the report, if shown; the others are gaps
+    gaps = int(search(r'data-gaps="(\d+)"', svg).group(1))
+    assert 1 <= gaps + len(bars) <= selectors.SPARKLINE_POINTS
+    assert max((float(x) + float(w) for x, w in bars), default=0) <= SPARKLINE_WIDTH
 
 
 def next_step(client: Client) -> str:
