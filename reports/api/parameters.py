@@ -98,6 +98,11 @@ REPORT_FILTERS = [
         ),
     ),
     OpenApiParameter(
+        "inbound",
+        OpenApiTypes.INT,
+        description="An inbound message id: the reports that message carried.",
+    ),
+    OpenApiParameter(
         "from",
         OpenApiTypes.DATE,
         description=("First report day. The old spelling `start` is refused (400)."),

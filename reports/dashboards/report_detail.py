@@ -8,14 +8,17 @@ verified domains (``PolicyResult.domain``) reaches the rollups that every other 
 uses; a policy for another team's domain, or one this team had not verified when the
 report arrived, is stored with the report but counts nowhere. The report pages say
 which is which, from the same rule as the rollups. Callers are inside the tenant's scope.
+
+The report page reads its failure details a page at a time (``details_page``), with the
+totals per result type summed by the database (``failure_type_totals``).
 """
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db.models import Q, Sum
+from django.db.models import Count, Q, Sum
 
-from reports.models import PolicyResult, Report
+from reports.models import FailureDetail, PolicyResult, Report
 
 
 @dataclass(frozen=True)
@@ -90,3 +93,70 @@ def reports_with_sessions(reports: list[Report]) -> list[tuple[Report, ReportSes
     """Each report of a list page with its counted sessions (one query for them all)."""
     sessions = counted_sessions(r.pk for r in reports)
     return [(r, sessions.get(r.pk, ReportSessions())) for r in reports]
+
+
+# The report page's failure details: one page at a time, largest first, whatever the
+# report's size (a report can list 100,000 of them; the page once inlined all).
+DETAILS_PAGE = 100
+
+
+@dataclass(frozen=True)
+class TypeTotal:
+    """One result type of a report: its failure-detail rows and their failed sessions."""
+
+    result_type: str
+    rows: int
+    sessions: int
+
+
+@dataclass(frozen=True)
+class DetailsPage:
+    rows: list[FailureDetail]
+    number: int  # from 1
+    pages: int
+    total: int  # rows of the whole selection (all types, or the chosen one)
+    size: int = DETAILS_PAGE
+
+    @property
+    def first(self) -> int:
+        return (self.number - 1) * self.size + 1 if self.rows else 0
+
+    @property
+    def last(self) -> int:
+        return self.first + len(self.rows) - 1 if self.rows else 0
+
+    @property
+    def has_helo(self) -> bool:
+        return any(r.receiving_mx_helo for r in self.rows)
+
+    @property
+    def has_reason(self) -> bool:
+        return any(r.failure_reason_code or r.additional_information for r in self.rows)
+
+
+def failure_type_totals(policy_ids: list[int]) -> list[TypeTotal]:
+    """Rows and failed sessions per result type of these policies, most sessions first,
+    summed by the database (one query, however many rows)."""
+    rows = (
+        FailureDetail.objects.filter(policy_id__in=policy_ids)
+        .values("result_type")
+        .annotate(rows=Count("pk"), sessions=Sum("failed_session_count"))
+        .order_by("-sessions", "result_type")
+    )
+    return [TypeTotal(r["result_type"], r["rows"], r["sessions"] or 0) for r in rows]
+
+
+def details_page(
+    policy_ids: list[int], totals: list[TypeTotal], *, result_type: str, number: int
+) -> DetailsPage:
+    """One page of the policies' failure details (of one result type, if given), by
+    failed sessions, largest first; the page count comes from ``totals``, not a count."""
+    total = sum(t.rows for t in totals if not result_type or t.result_type == result_type)
+    pages = max(1, -(-total // DETAILS_PAGE))
+    number = min(max(number, 1), pages)
+    rows = FailureDetail.objects.filter(policy_id__in=policy_ids)
+    if result_type:
+        rows = rows.filter(result_type=result_type)
+    start = (number - 1) * DETAILS_PAGE
+    shown = list(rows.order_by("-failed_session_count", "pk")[start : start + DETAILS_PAGE])
+    return DetailsPage(shown, number, pages, total)

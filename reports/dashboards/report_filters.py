@@ -1,7 +1,8 @@
 """The reports a filter selects: one meaning for the reports page and the API.
 
 Every condition is optional: a domain (id), a sending organization, a policy type, a
-result type, the first and last report day, with or without failures. The policy
+result type, the first and last report day, with or without failures, the inbound
+message that carried the reports (id: the ingest log's "its N reports"). The policy
 conditions hold for one and the same policy of a report: a domain with a result type is
 "failures of that type on that domain", not a report covering the domain with that failure
 on another of its domains; "with failures" next to a domain or policy type means failed
@@ -26,7 +27,9 @@ from reports.dashboards.periods import bounds_parse
 from reports.models import FailureDetail, PolicyResult, Report
 
 PAGE = 50
-PARAMETERS = ("domain", "organization", "policy_type", "result_type", "failures", "has_failures")
+PARAMETERS = (
+    "domain", "organization", "policy_type", "result_type", "failures", "has_failures", "inbound",
+)  # fmt: skip
 TRUE, FALSE = {"true", "yes", "1", "on"}, {"false", "no", "0", "off"}
 
 
@@ -39,6 +42,7 @@ class ReportFilters:
     start: date | None = None
     end: date | None = None
     failures: bool | None = None  # True: with failed sessions, False: without, None: either
+    inbound: int | None = None  # the message that carried them
 
     @property
     def by_policy(self) -> bool:
@@ -54,8 +58,9 @@ def report_filters_parse(params: Mapping[str, str]) -> tuple[ReportFilters, dict
     """
     text = {name: params.get(name, "").strip() for name in PARAMETERS}
     errors: dict[str, str] = {}
-    if text["domain"] and not text["domain"].isdigit():
-        errors["domain"] = "Give a domain id."
+    for name, what in (("domain", "domain"), ("inbound", "message")):
+        if text[name] and not text[name].isdigit():
+            errors[name] = f"Give a {what} id."
     for name in ("organization", "policy_type", "result_type"):
         if "\x00" in text[name]:  # no stored text holds one (PostgreSQL refuses them)
             errors[name] = "Null characters are not allowed."
@@ -77,6 +82,7 @@ def report_filters_parse(params: Mapping[str, str]) -> tuple[ReportFilters, dict
         start=bounds.start,
         end=bounds.end,
         failures=failures,
+        inbound=int(text["inbound"]) if text["inbound"].isdigit() else None,
     )
     return filters, errors
 
@@ -109,6 +115,8 @@ def reports_matching(filters: ReportFilters) -> QuerySet[Report]:
         reports = reports.filter(failed__gt=0) if filters.failures else reports.filter(failed=0)
     if filters.organization:
         reports = reports.filter(organization=filters.organization)
+    if filters.inbound is not None:
+        reports = reports.filter(inbound_id=filters.inbound)
     if filters.start:
         reports = reports.filter(day__gte=filters.start)
     if filters.end:
@@ -142,7 +150,7 @@ def _walks_domain_policies(filters: ReportFilters) -> bool:
     """One domain, with conditions its policy rows answer alone."""
     return (
         filters.domain is not None
-        and not (filters.result_type or filters.organization)
+        and not (filters.result_type or filters.organization or filters.inbound is not None)
         and filters.failures is not False  # "none failed" needs all of a report's policies
     )
 

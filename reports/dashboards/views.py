@@ -1,7 +1,6 @@
 """Dashboards: the tenant overview's figures, a domain's dashboard, reports and details."""
 
 import base64
-import json
 from datetime import date
 from typing import Any
 from urllib.parse import urlencode
@@ -20,6 +19,7 @@ from reports.dashboards.advice import advice, reason
 from reports.dashboards.conflicts import message_conflicts
 from reports.dashboards.disagreements import Disagreement, clean_organizations, disagreements
 from reports.dashboards.exports import DAILY_COLUMNS, FAILURE_COLUMNS, csv_lines
+from reports.dashboards.json_text import json_view
 from reports.dashboards.overview import tenant_overview
 from reports.dashboards.periods import Period, PeriodChoice, latest_period, period_parse
 from reports.dashboards.probe_notes import (
@@ -28,7 +28,12 @@ from reports.dashboards.probe_notes import (
     notes_by_type,
     probe_notes,
 )
-from reports.dashboards.report_detail import report_sessions, reports_with_sessions
+from reports.dashboards.report_detail import (
+    details_page,
+    failure_type_totals,
+    report_sessions,
+    reports_with_sessions,
+)
 from reports.dashboards.report_filters import (
     domain_choices,
     domain_ids,
@@ -160,19 +165,44 @@ def report_list(request: TenantRequest) -> HttpResponse:
     return render(request, "reports/report_list.html", context)
 
 
-FORM_FIELDS = ("domain", "organization", "policy_type", "result_type", "from", "to", "failures")
+FORM_FIELDS = (
+    "domain", "organization", "policy_type", "result_type", "from", "to", "failures", "inbound",
+)  # fmt: skip
+
+
+# A report's JSON up to this size is shown whole; a larger one only so far, with the
+# download for the rest (a report of 100,000 failure details is some 30 MB).
+JSON_INLINE_BYTES = 48 * 1024
 
 
 @tenant_view(Role.VIEWER)
 def report_detail(request: TenantRequest, pk: int) -> HttpResponse:
-    report = get_object_or_404(Report, pk=pk)
-    policies = list(report.policies.select_related("domain").prefetch_related("failures"))
-    pretty = json.dumps(json.loads(report.raw_json), indent=2, ensure_ascii=False)
+    found = Report.objects.select_related("inbound").defer("inbound__raw")
+    report = get_object_or_404(found, pk=pk)
+    policies = list(report.policies.select_related("domain").order_by("pk"))
+    ids = [p.pk for p in policies]
+    totals = failure_type_totals(ids)
+    result_type = request.GET.get("result_type", "").strip()
+    if result_type not in {t.result_type for t in totals}:
+        result_type = ""
+    page = request.GET.get("page", "")
+    details = details_page(
+        ids, totals, result_type=result_type, number=int(page) if page.isdigit() else 1
+    )
+    by_pk = {p.pk: p for p in policies}
+    for row in details.rows:
+        row.policy = by_pk[row.policy_id]  # already loaded: no query per row
+    domains = list({p.domain.pk: p.domain for p in policies if p.domain}.values())
+    named = domains[0].name if domains else next((p.policy_domain for p in policies), "")
     context = {
         "report": report,
         "policies": policies,
         "sessions": report_sessions(policies),
-        "pretty": pretty,
+        "domains": domains,
+        "type_totals": [(t, advice(t.result_type, named or "<domain>")) for t in totals],
+        "details": details,
+        "result_type": result_type,
+        "json": json_view(bytes(report.raw_json_gz), limit=JSON_INLINE_BYTES),
     }
     return render(request, "reports/report_detail.html", context)
 

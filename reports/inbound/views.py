@@ -2,20 +2,24 @@
 
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import urlsplit
 
 from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Min, QuerySet
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts.models import Role
 from accounts.tenancy import TenantRequest, tenant_view
 from reports.inbound.refusals import RECENT_DAYS, refusals_recent
 from reports.inbound.store import inbound_store
+from reports.inbound.unattributed import named_domains
 from reports.ingest.messages import message_reprocess
 from reports.models import Channel, InboundMessage, Status
 
@@ -81,12 +85,19 @@ def inbound_log(request: TenantRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     if status in Status.values:
         rows = rows.filter(status=status)
+    one = request.GET.get("message", "")
+    if one.isdigit():
+        rows = rows.filter(pk=one)
     page = Paginator(_with_counts(rows), 50).get_page(request.GET.get("page"))
     context = {
         "page": page,
         "status": status,
+        "message_id": one if one.isdigit() else "",
+        "filtered": bool(status in Status.values or one.isdigit()),
         "statuses": Status.choices,
+        "named": named_domains(page),
         "can_reprocess": request.membership.has_role(Role.MEMBER),
+        "can_add_domain": request.membership.has_role(Role.ADMIN),
         "retention_days": settings.INBOUND_RETENTION_DAYS,
         "refusals": refusals_recent(),
         "refusal_days": RECENT_DAYS,
@@ -102,11 +113,23 @@ def inbound_reprocess(request: TenantRequest, pk: int) -> HttpResponse:
         messages.success(request, f"Message {message.pk} is queued again.")
     else:
         messages.error(request, "Only failed or unattributed messages can be reprocessed.")
-    return redirect("inbound_log", slug=request.tenant.slug)
+    return redirect(_back_to_log(request))
+
+
+def _back_to_log(request: TenantRequest) -> str:
+    """The log as it was shown (its filter and page), from the form's ``next``; only a
+    path of this tenant's log on this site, never another address."""
+    log = reverse("inbound_log", args=[request.tenant.slug])
+    wanted = request.POST.get("next", "")
+    safe = url_has_allowed_host_and_scheme(
+        wanted, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return wanted if safe and urlsplit(wanted).path == log else log
 
 
 def _with_counts(rows: QuerySet[InboundMessage]) -> QuerySet[InboundMessage]:
-    return rows.defer("raw").annotate(report_count=Count("reports"))
+    """Each message with its reports' count and the first one's id (its link)."""
+    return rows.defer("raw").annotate(report_count=Count("reports"), first_report=Min("reports"))
 
 
 def _waiting(rows: Iterable[InboundMessage]) -> bool:
