@@ -9,6 +9,7 @@ from reports.enforcement.tasks import enforcement_domain_step, run_loop, send_ch
 from reports.inbound.tasks import poll_mailbox, poll_mailboxes
 from reports.ingest.tasks import (
     drain_inbound,
+    ensure_partitions,
     process_inbound,
     purge_expired_rows,
     queue_unqueued_inbound,
@@ -24,9 +25,9 @@ from reports.webhooks.tasks import (
 )
 
 __all__ = [
-    "drain_inbound", "enforcement_domain_step", "evaluate_alerts", "evaluate_tenant_alerts",
-    "poll_mailbox", "poll_mailboxes", "process_inbound", "purge_deliveries",
-    "purge_expired_rows", "queue_unqueued_inbound", "queue_weekly_digests",
+    "drain_inbound", "enforcement_domain_step", "ensure_partitions", "evaluate_alerts",
+    "evaluate_tenant_alerts", "poll_mailbox", "poll_mailboxes", "process_inbound",
+    "purge_deliveries", "purge_expired_rows", "queue_unqueued_inbound", "queue_weekly_digests",
     "refresh_metrics", "requeue_stale_inbound", "run_loop", "run_self_test", "send_alert_email",
     "send_change_email", "send_deliveries", "send_disabled_email", "send_tenant_digest",
     "sweep_deliveries",

@@ -13,6 +13,7 @@ PERIODIC = {
     "reports.alert_tasks.evaluate_alerts",
     "reports.digest_tasks.queue_weekly_digests",
     "reports.retention_tasks.purge_expired_rows",
+    "reports.retention_tasks.ensure_partitions",
     "reports.webhooks.sweep_deliveries",
     "reports.webhooks.purge_deliveries",
     "reports.enforcement.run_loop",

@@ -484,6 +484,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reports.retention_tasks.purge_expired_rows",
         "schedule": 86400.0,
     },
+    # The raw tables' monthly partitions (PostgreSQL, reports.ingest.partitions) are made
+    # daily for this month and three ahead, so a new day's rows never wait for one.
+    "ensure-partitions": {
+        "task": "reports.retention_tasks.ensure_partitions",
+        "schedule": 86400.0,
+    },
     # Webhook deliveries whose retry came due, or whose task was lost (broker down, worker
     # killed), are queued: every 5 seconds, so the first retry (5 s) is not late by much.
     "sweep-webhook-deliveries": {

@@ -21,7 +21,7 @@ import hashlib
 from collections import defaultdict
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, date
 
 import msgspec
 from django_scopes import get_scope
@@ -310,7 +310,7 @@ def _policies_store(stored: list[_Planned]) -> None:
                 new_report=new_report,
             )  # fmt: skip
         for d in policy.failure_details:
-            details.append(_detail_row(row.tenant_id, row.pk, d))
+            details.append(_detail_row(row.tenant_id, row.pk, row.day, d))
             if row.domain_id and rolled_up:
                 fkey = (
                     row.domain_id, row.day, row.policy_type, d.result_type[:64],
@@ -321,8 +321,9 @@ def _policies_store(stored: list[_Planned]) -> None:
     rollups_apply(delta=delta)
 
 
-def _detail_row(tenant_id: int, policy_id: int, d: ParsedFailure) -> tuple:
-    """A row in ``reports.ingest.bulk.COLUMNS`` order."""
+def _detail_row(tenant_id: int, policy_id: int, day: date, d: ParsedFailure) -> tuple:
+    """A row in ``reports.ingest.bulk.COLUMNS`` order (``day``: its policy's, the
+    partition key)."""
     return (
         tenant_id,
         policy_id,
@@ -334,4 +335,5 @@ def _detail_row(tenant_id: int, policy_id: int, d: ParsedFailure) -> tuple:
         d.failed_session_count,
         d.additional_information or "",
         d.failure_reason_code or "",
+        day,
     )

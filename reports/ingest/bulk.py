@@ -17,7 +17,7 @@ from reports.models import FailureDetail, Report
 COLUMNS = (
     "tenant_id", "policy_id", "result_type", "sending_mta_ip", "receiving_mx_hostname",
     "receiving_mx_helo", "receiving_ip", "failed_session_count", "additional_information",
-    "failure_reason_code",
+    "failure_reason_code", "day",
 )  # fmt: skip
 _COPY_SQL = f"COPY {FailureDetail._meta.db_table} ({', '.join(COLUMNS)}) FROM STDIN"
 

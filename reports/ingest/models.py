@@ -88,7 +88,9 @@ class PolicyResult(models.Model):
     # (Microsoft reports one session under both tlsa and sts).
     counted = models.BooleanField(default=True)
     # The report's day, copied so that a domain's policies of a period are one index
-    # range (dashboards' drill-downs, the report list by domain).
+    # range (dashboards' drill-downs, the report list by domain). On PostgreSQL the table
+    # is partitioned by month of it (reports.ingest.partitions): the primary key there is
+    # (id, day), ids stay unique through their sequence.
     day = models.DateField()
 
     objects = TenantScopedManager()
@@ -107,6 +109,9 @@ class FailureDetail(models.Model):
     rows by COPY, and PostgreSQL's per-row constraint triggers doubled the cost of
     storing it. Rows are only ever written by ``reports.ingest.bulk`` in the transaction that
     creates their policy, and deletes cascade through Django (tested).
+
+    On PostgreSQL the table is partitioned by month of ``day``, its policy's day, like
+    ``PolicyResult`` (reports.ingest.partitions): retention drops whole months.
     """
 
     tenant = models.ForeignKey(
@@ -124,6 +129,7 @@ class FailureDetail(models.Model):
     failed_session_count = models.BigIntegerField()
     additional_information = models.TextField(blank=True)
     failure_reason_code = models.TextField(blank=True)
+    day = models.DateField(help_text="Its policy's day: the partition key on PostgreSQL.")
 
     objects = TenantScopedManager()
 

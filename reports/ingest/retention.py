@@ -7,7 +7,10 @@
   ran (``SelfTest``) go after as long.
 * Reports, with their policies and failure details, ``REPORT_RETENTION_DAYS`` after the
   day they count for. The daily rollups stay, so dashboards, digests and the API's daily
-  figures for older days do not change.
+  figures for older days do not change. On PostgreSQL, policies and failure details are
+  partitioned by month (``reports.ingest.partitions``): the months entirely past the
+  cut-off are detached and dropped whole first, and rows are deleted only in the month
+  the cut-off falls in (and the default partition).
 * DNS checks, ``DNS_CHECK_RETENTION_DAYS`` after they ran, except the runs whose result
   changed (the dashboard's markers) and each domain's latest run and latest definitive
   run of each kind (its state).
@@ -17,7 +20,8 @@ purge holds no lock for long; it stops after ``seconds`` and says whether more i
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from functools import partial
 from time import monotonic
 
 from django.conf import settings
@@ -27,6 +31,7 @@ from django.utils import timezone
 
 from accounts.tenancy import across_tenants
 from domains.models import CheckStatus, DnsCheck
+from reports.ingest.partitions import partitions_drop_before
 from reports.models import (
     FailureDetail,
     InboundMessage,
@@ -47,6 +52,7 @@ class Purged:
     self_tests: int = 0
     reports: int = 0
     dns_checks: int = 0
+    partitions: int = 0  # month partitions dropped whole (PostgreSQL)
     more: bool = False
 
 
@@ -55,12 +61,23 @@ def purge_expired(*, seconds: float = 120.0, now: datetime | None = None) -> Pur
     now = now or timezone.now()
     deadline = monotonic() + seconds
     purged = Purged()
+    report_cutoff = _cutoff(settings.REPORT_RETENTION_DAYS, now)
+    busy = False
+    if report_cutoff is not None:
+        dropped = partitions_drop_before(report_cutoff.date())
+        purged.partitions = len(dropped.dropped)
+        # A month still locked is tried again by the next run, not deleted row by row.
+        busy = purged.more = bool(dropped.busy)
     with across_tenants("retention purge: deletes every tenant's expired rows"):
         for name, expired, delete in (
             ("inbound", _expired_inbound(now), _inbound_delete),
             ("refusals", _expired_refusals(now), _refusals_delete),
             ("self_tests", _expired_self_tests(now), _self_tests_delete),
-            ("reports", _expired_reports(now), _reports_delete),
+            (
+                "reports",
+                None if busy else _expired_reports(now),
+                partial(_reports_delete, before=report_cutoff.date() if report_cutoff else None),
+            ),
             ("dns_checks", _expired_checks(now), _checks_delete),
         ):
             if expired is None:
@@ -119,11 +136,17 @@ def _expired_reports(now: datetime) -> QuerySet | None:
     return Report.objects.filter(day__lt=cutoff.date())
 
 
-def _reports_delete(ids: list[int]) -> None:
+def _reports_delete(ids: list[int], *, before: date | None) -> None:
     # Failure details have no database constraint (reports.models): delete them first,
-    # in one statement, rather than let the ORM collect them row by row.
-    FailureDetail.objects.filter(policy__report_id__in=ids).delete()
-    PolicyResult.objects.filter(report_id__in=ids).delete()
+    # in one statement, rather than let the ORM collect them row by row. Their days and
+    # their policies' are their reports', all before the cut-off: saying so confines the
+    # deletes to the partitions of those days on PostgreSQL.
+    days = Q(day__lt=before) if before else Q()
+    policies = PolicyResult.objects.filter(days, report_id__in=ids)
+    policy_ids = list(policies.values_list("pk", flat=True))
+    FailureDetail.objects.filter(days, policy_id__in=policy_ids).delete()
+    # One DELETE statement: their failure details are gone, nothing is left to collect.
+    policies._raw_delete(policies.db)
     Report.objects.filter(pk__in=ids).delete()
 
 
