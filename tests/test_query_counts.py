@@ -318,7 +318,8 @@ ROUTES = {
     # The dashboard reads its MTA-STS policy versions (the chart's markers) in one query;
     # with failures, three more explain them: the period's failure rows, the latest probe
     # and MTA-STS check, and the organizations whose sessions all succeeded each day.
-    "domain_dashboard": Route(dashboard, 21),
+    # The MX heatmap and the reporter grid read one rollup query each (by bucket).
+    "domain_dashboard": Route(dashboard, 23),
     # The reports page and API list read their page's counted sessions in one query.
     "report_list": Route(reports(lambda d: tenant_page("report_list")), 8),
     "report_list_of_a_domain": Route(reports(_domain_reports_path), 9),

@@ -31,7 +31,7 @@ from reports.dashboards.periods import Period, bucket_start
 from reports.models import DailyFailure, DailyStat, FailureDetail
 
 SPARKLINE_POINTS = 92  # the overview's failed sessions: one a day up to 90 days
-CHART_POINTS = 731  # the dashboard's chart: one a day up to two years
+CHART_POINTS = 120  # the dashboard's chart and heatmaps: days up to 120, then weeks (2 years)
 
 
 def _bucket(step: str) -> F | Trunc:
@@ -79,6 +79,7 @@ class DomainSummary:
 class DayPoint:
     day: date
     totals: Totals = field(default_factory=Totals)
+    reported: bool = False  # any report for the day (or bucket): a gap on the chart if not
 
 
 def totals_of(rows: dict) -> Totals:
@@ -185,7 +186,7 @@ def daily_series_for(domains: list[Domain], period: Period) -> list[DayPoint]:
         .annotate(s=Sum("counted_successful"), f=Sum("counted_failed"))
     )
     by_day = {r["day"]: totals_of(r) for r in rows}
-    return [DayPoint(day, by_day.get(day, Totals())) for day in period.each_day()]
+    return [DayPoint(day, by_day.get(day, Totals()), day in by_day) for day in period.each_day()]
 
 
 def series_for(
@@ -210,7 +211,7 @@ def series_for(
         totals.successful += row["s"] or 0
         totals.failed += row["f"] or 0
     return step, [
-        DayPoint(max(start, period.start), by_bucket.get(start, Totals()))
+        DayPoint(max(start, period.start), by_bucket.get(start, Totals()), start in by_bucket)
         for start in period.buckets(step)
     ]
 

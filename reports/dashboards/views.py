@@ -11,15 +11,20 @@ from django.shortcuts import get_object_or_404, render
 
 from accounts.models import Role
 from accounts.tenancy import TenantRequest, tenant_view
-from domains.models import CheckKind, Domain
+from domains.hosting.models import HostedPolicyVersion
+from domains.models import CheckKind, DnsCheck, Domain
 from domains.selectors import changes as dns_changes
 from domains.selectors import latest_checks
 from reports.dashboards import periods, reporters, selectors
 from reports.dashboards.advice import advice, reason
+from reports.dashboards.chart_data import axis_title, change_marks, chart_payload, chart_points
 from reports.dashboards.conflicts import message_conflicts
 from reports.dashboards.disagreements import Disagreement, clean_organizations, disagreements
 from reports.dashboards.exports import DAILY_COLUMNS, FAILURE_COLUMNS, csv_lines
+from reports.dashboards.heatmaps import LEGEND as HEAT_LEGEND
+from reports.dashboards.heatmaps import mx_heatmap
 from reports.dashboards.json_text import json_view
+from reports.dashboards.kpis import domain_kpis
 from reports.dashboards.overview import tenant_overview
 from reports.dashboards.periods import Period, PeriodChoice, latest_period, period_parse
 from reports.dashboards.probe_notes import (
@@ -40,6 +45,9 @@ from reports.dashboards.report_filters import (
     report_filters_parse,
     report_page,
 )
+from reports.dashboards.reporter_grid import LEGEND as GRID_LEGEND
+from reports.dashboards.reporter_grid import reporter_grid
+from reports.dashboards.selectors import DayPoint
 from reports.enforcement.markers import policy_changes, policy_marks
 from reports.models import Channel, InboundMessage, PolicyType, Report
 
@@ -60,8 +68,12 @@ def domain_dashboard(request: TenantRequest, pk: int) -> HttpResponse:
     versions = policy_changes(domain, period.start, period.end)
     raw = periods.raw_window(period)
     totals = selectors.domain_totals(domain, period)
+    previous = selectors.domain_totals(domain, period.previous())
     last_day = reporters.last_report_day(domain)
     notes, splits = _explanations(domain, period)
+    organizations = reporters.organizations(domain, period)
+    heatmap = mx_heatmap(domain, period, step, series)
+    grid = reporter_grid(domain, period, step, heatmap.columns, organizations)
     context = {
         "domain": domain,
         "period": period,
@@ -69,18 +81,23 @@ def domain_dashboard(request: TenantRequest, pk: int) -> HttpResponse:
         "period_error": choice.error,
         "periods": periods.PERIODS,
         "totals": totals,
-        "previous": selectors.domain_totals(domain, period.previous()),
+        "previous": previous,
+        "kpis": domain_kpis(
+            totals,
+            previous,
+            (grid.reporters, grid.reporters_before),
+            (heatmap.failing, heatmap.failing_before),
+        ),
         "series": series,
         "step": step,
-        "chart": {
-            "days": [p.day.isoformat() for p in series],
-            "successful": [p.totals.successful for p in series],
-            "failed": [p.totals.failed for p in series],
-            "rate": [p.totals.success_rate for p in series],
-            "dns_changes": _change_marks(changes, [p.day for p in series]),
-            "policy_changes": policy_marks(versions, [p.day for p in series]),
-        },
-        "dns_changes": changes,
+        "axis_title": axis_title(step),
+        "chart": chart_payload(series, step, _change_marks(changes, versions, step, series)),
+        "heatmap": heatmap,
+        "heat_legend": HEAT_LEGEND,
+        "grid": grid,
+        "grid_legend": GRID_LEGEND,
+        "dns_changes": [c for c in changes if c.kind != CheckKind.MX_TLS],
+        "probe_changes": [c for c in changes if c.kind == CheckKind.MX_TLS],
         "policy_changes": versions,
         "by_type": [(t, n, advice(t, domain.name), notes.get(t, [])) for t, n in by_type],
         "disagreements": splits,
@@ -93,7 +110,7 @@ def domain_dashboard(request: TenantRequest, pk: int) -> HttpResponse:
             (code, n, reason(code, domain.name))
             for code, n in (selectors.failure_reasons(domain, raw.period) if raw.period else [])
         ],
-        "organizations": reporters.organizations(domain, period),
+        "organizations": organizations,
         "last_report_day": last_day,
         "latest": latest_period(
             latest=last_day,
@@ -118,15 +135,15 @@ def _explanations(
     return notes, disagreements(rows, clean, evidence.get(CheckKind.MTA_STS), domain.name)
 
 
-def _change_marks(changes: list, points: list[date]) -> dict[str, list[str]]:
-    """Point (its first day, ISO) -> what changed in it, for the chart's markers."""
-    marks: dict[str, list[str]] = {}
-    for check in changes:
-        text = f"{check.get_kind_display()}: {check.previous_status} → {check.status}"
-        day = check.checked_at.date()
-        point = max((p for p in points if p <= day), default=day)
-        marks.setdefault(point.isoformat(), []).append(text)
-    return marks
+def _change_marks(
+    changes: list[DnsCheck],
+    versions: list[HostedPolicyVersion],
+    step: str,
+    series: list[DayPoint],
+) -> dict[str, dict[str, list[str]]]:
+    """The chart's marks by kind ("dns", "probe", "policy"): point (ISO day) -> what changed."""
+    points = chart_points(series, step)
+    return {**change_marks(changes, points), "policy": policy_marks(versions, points)}
 
 
 def _cursor(day: date, pk: int) -> str:

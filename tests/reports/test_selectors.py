@@ -86,11 +86,11 @@ def test_the_dashboard_page_shows_the_same_numbers(data) -> None:
     login(client, owner_of(tenant))
     url = reverse("domain_dashboard", args=["acme", domain.pk])
     page = client.get(url, {"from": "2026-10-26", "to": "2026-11-01"}).content.decode()
-    assert '<div class="fs-4" data-total="sessions">18</div>' in page
-    assert '<div class="fs-4" data-total="failed">3</div>' in page
-    assert '<div class="fs-4" data-total="rate">83.33 %</div>' in page
+    assert '<div class="kpi-value" data-total="sessions">18</div>' in page
+    assert '<div class="kpi-value" data-total="failed">3</div>' in page
+    assert '<div class="kpi-value" data-total="rate">83.33 %</div>' in page
     assert "Certificate expired" in page and "Renew the MX certificate" in page
-    assert '"failed": [0, 0, 0, 0, 0, 0, 3]' in page  # the chart's data
+    assert '"failed": [null, null, null, null, null, null, 3]' in page  # days without reports: gaps
 
 
 def test_report_list_filters_and_detail(data) -> None:
