@@ -34,7 +34,7 @@ def test_the_dashboard_draws_its_chart_and_tables(
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign In").click()
     page.goto(f"{live}/t/acme/?from=2024-09-01&to=2024-09-30")
-    expect(page.locator("#overview tr[data-domain='krvtz.net']")).to_be_visible()
+    expect(page.locator("#domain-cards article[data-domain='krvtz.net']")).to_be_visible()
     screenshot(page, "11-overview")
     page.get_by_role("link", name="krvtz.net").first.click()
     page.goto(f"{live}/t/acme/domains/{domain.pk}/dashboard/?from=2024-09-01&to=2024-09-30")

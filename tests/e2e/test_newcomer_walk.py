@@ -169,11 +169,11 @@ def test_a_newcomer_walks_from_sign_up_to_the_dashboards_and_the_jobs(
     page.get_by_role("link", name="Overview").click()
     choose_range(page)
     for name, count in sessions.items():
-        row = page.locator(f"#overview tr[data-domain='{name}']")
-        expect(row.locator("td").nth(1)).to_have_text(str(count))
+        card = page.locator(f"#domain-cards article[data-domain='{name}']")
+        expect(card).to_have_attribute("data-sessions", str(count))
     screenshot(page, "walk-06-overview")
 
-    page.locator(f"#overview tr[data-domain='{FIRST}'] a").first.click()
+    page.locator(f"#domain-cards article[data-domain='{FIRST}'] a").first.click()
     expect(page.get_by_role("heading", name=FIRST)).to_be_visible()
     choose_range(page)
     expect(page.get_by_text(f"{FROM} to {TO} (report days, UTC)")).to_be_visible()

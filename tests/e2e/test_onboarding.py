@@ -108,7 +108,7 @@ def test_from_nothing_to_a_verified_domain_and_a_second_member(
     confirm_email(bob, base, "bob@example.com")
     bob.get_by_role("button", name="Accept and join").click()
     expect(bob.get_by_text("You joined Example Ltd.")).to_be_visible()
-    expect(bob.locator("#overview tr[data-domain='example.org']")).to_be_visible()
+    expect(bob.locator("#domain-cards article[data-domain='example.org']")).to_be_visible()
     screenshot(bob, "10-invited-member-home")
 
     bob.get_by_role("button", name="bob@example.com").click()
