@@ -148,7 +148,7 @@ def _generated_messages(today: date, days: int, rng: random.Random) -> Iterator[
 def _oddities(last: Arrival, document: dict) -> Iterator[Arrival]:
     """What every ingest log shows sooner or later: a resent report (a duplicate), the same
     report id with other numbers (a conflicting duplicate) and a report missing a field."""
-    later = last.received_at + timedelta(hours=3)
+    later = last.received_at + timedelta(minutes=20)
     yield Arrival(last.raw, last.channel, later)
     changed = json.loads(json.dumps(document))
     changed["policies"][0]["summary"]["total-successful-session-count"] += 7
@@ -173,6 +173,7 @@ def _store_all(tenant: Tenant, arrivals: Iterator[Arrival]) -> int:
 def _process(tenant: Tenant, arrivals: list[Arrival]) -> int:
     if not arrivals:
         return 0
+    now = timezone.now()
     with transaction.atomic():  # one commit for the batch, not one per message
         messages = [
             inbound_store(
@@ -181,7 +182,8 @@ def _process(tenant: Tenant, arrivals: list[Arrival]) -> int:
                 raw=a.raw,
                 filename=a.filename,
                 queue=False,
-                received_at=a.received_at,  # when it arrived, not when the demo was built
+                # When it arrived (never later than now), not when the demo was built.
+                received_at=min(a.received_at, now),
             )
             for a in arrivals
         ]

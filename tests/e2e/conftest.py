@@ -129,3 +129,35 @@ def screenshot() -> Screenshot:
         return path
 
     return take
+
+
+@pytest.fixture(scope="module")
+def demo_site(
+    django_db_setup: None, django_db_blocker: Any, dns_zone: tuple[Any, int]
+) -> Iterator[Any]:
+    """The demo tenant, built once for the module and served by a live server of its own
+    (tests/e2e/pages.py); the database is flushed after the module."""
+    from tests.e2e.pages import demo_site_served
+
+    path = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+    if not os.access(path, os.X_OK):
+        pytest.skip(f"Chromium not found at {path}: install Debian's chromium (make test does)")
+
+    with demo_site_served(django_db_blocker, dns_zone[1]) as site:
+        yield site
+
+
+@pytest.fixture(scope="module")
+def tabs(demo_site: Any) -> Iterator[Any]:
+    """One Chromium for the module, one reused context per theme and width."""
+    from tests.e2e.pages import Tabs
+
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # as the browser fixture, for the module
+    tabs = Tabs(demo_site)
+    yield tabs
+    tabs.close()
+    if previous is None:
+        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+    else:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous

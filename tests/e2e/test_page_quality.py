@@ -1,0 +1,114 @@
+"""Every page, in both themes, on a phone, a laptop and a desktop: nothing sticks out.
+
+Each page of the access table (HTML pages; downloads and partials are listed with the
+reason in ``pages.NOT_PAGES``), the account pages and the signed-out ones, on the demo
+tenant as its owner: no sideways scroll, no visible element past the right edge (what
+scrolls inside ``.table-responsive`` or another overflow container is fine), no console
+error, nothing refused by the Content-Security-Policy. A full-page screenshot of each is
+kept under ``var/test-artifacts/screenshots/pages/<page>-<theme>-<width>.png``.
+"""
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page
+
+from tests.e2e.conftest import ARTIFACTS
+from tests.e2e.pages import ALL_PAGES, THEMES, WIDTHS, DemoSite, Tabs, page_path, signed_in
+
+# The tests only read the module's demo tenant (``demo_site``); the mark has the test
+# database created, and each test's own transaction is rolled back, leaving the data.
+pytestmark = pytest.mark.django_db
+SCREENSHOTS = ARTIFACTS / "pages"
+
+# Visible elements whose box goes past the viewport's right edge (or left of 0), unless
+# an ancestor clips or scrolls them.
+OFF_SCREEN = """
+() => {
+  const width = document.documentElement.clientWidth;
+  const clips = (el) => {
+    for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+      if (p.classList.contains("table-responsive")) return true;
+      const s = getComputedStyle(p);
+      if (["auto", "scroll", "hidden", "clip"].includes(s.overflowX)) return true;
+    }
+    return false;
+  };
+  const name = (el) => el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") +
+    [...el.classList].slice(0, 3).map((c) => "." + c).join("");
+  const found = [];
+  for (const el of document.body.querySelectorAll("*")) {
+    if (el.closest(".visually-hidden, .visually-hidden-focusable, [hidden], [aria-hidden=true]"))
+      continue;
+    const r = el.getBoundingClientRect();
+    if (r.width < 1 || r.height < 1) continue;
+    if (r.right <= width + 1 && r.left >= -1) continue;
+    const s = getComputedStyle(el);
+    if (s.visibility === "hidden" || s.opacity === "0" || s.position === "fixed") continue;
+    if (clips(el)) continue;
+    found.push(`${name(el)} [${Math.round(r.left)}..${Math.round(r.right)}]` +
+      ` "${(el.textContent || "").trim().slice(0, 40)}"`);
+  }
+  return found;
+}
+"""
+
+
+def _configs() -> list[tuple[str, int]]:
+    return [(theme, width) for theme in THEMES for width in WIDTHS]
+
+
+@pytest.mark.parametrize(("theme", "width"), _configs(), ids=[f"{t}-{w}" for t, w in _configs()])
+@pytest.mark.parametrize("page", ALL_PAGES)
+def test_the_page_fits_and_loads_cleanly(
+    demo_site: DemoSite, tabs: Tabs, page: str, theme: str, width: int
+) -> None:
+    tab = tabs.get(theme, width, signed_in=signed_in(page))
+
+    tab.visit(demo_site.url + page_path(demo_site, page))
+    shot = _screenshot(tab.page, f"{page}-{theme}-{width}")
+
+    problems = []
+    scroll_width = tab.page.evaluate("document.documentElement.scrollWidth")
+    inner = tab.page.evaluate("innerWidth")
+    if scroll_width > inner:
+        problems.append(f"scrolls sideways: {scroll_width} px wide in a {inner} px window")
+    off = tab.page.evaluate(OFF_SCREEN)
+    if off:
+        problems.append("off-screen: " + "; ".join(off[:8]) + (" ..." if len(off) > 8 else ""))
+    problems += [f"console: {e}" for e in tab.errors]
+    problems += [f"CSP refused: {r}" for r in tab.refused]
+    assert not problems, f"{page} ({theme}, {width} px; {shot}):\n" + "\n".join(problems)
+
+
+def _screenshot(page: Page, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def test_the_checks_see_a_page_that_sticks_out(demo_site: DemoSite, tabs: Tabs) -> None:
+    tab = tabs.get("light", 360)
+    tab.visit(demo_site.url + page_path(demo_site, "tenant_home"))
+
+    tab.page.evaluate(
+        """() => {
+          const wide = document.createElement("div");
+          wide.id = "too-wide";
+          wide.textContent = "a long unbroken line";
+          wide.style.width = "900px";
+          document.querySelector("main").append(wide);
+          const scrolling = document.createElement("div");
+          scrolling.className = "table-responsive";
+          scrolling.append(Object.assign(document.createElement("p"), {id: "inside"}));
+          scrolling.firstChild.style.width = "900px";
+          scrolling.firstChild.textContent = "scrolls inside its container";
+          document.querySelector("main").append(scrolling);
+        }"""
+    )
+
+    off = tab.page.evaluate(OFF_SCREEN)
+    assert any(o.startswith("div#too-wide") for o in off), off
+    assert not any("#inside" in o for o in off), off
+    assert tab.page.evaluate("document.documentElement.scrollWidth") > 360
