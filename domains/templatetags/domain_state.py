@@ -1,4 +1,7 @@
-"""The ownership state badge of a domain (a filter: cheaper than an include in loops)."""
+"""The ownership state badge of a domain (a filter: cheaper than an include in loops).
+
+Rendered as the design system's status (static/css/app.css): a shape and a word with the
+colour, never colour alone."""
 
 from django import template
 from django.utils.html import format_html
@@ -8,15 +11,20 @@ from domains.models import Domain
 register = template.Library()
 
 _BADGES = {
-    "verified": ("success", "Verified"),
-    "failing": ("danger", "Failing"),
-    "pending": ("secondary", "Pending"),
+    "verified": ("ok", "✓", "Verified"),
+    "failing": ("fail", "✗", "Failing"),
+    "pending": ("none", "\N{EN DASH}", "Pending"),
 }
 
 
 @register.filter
 def state_badge(domain: Domain) -> str:
-    colour, label = _BADGES[domain.state]
+    kind, icon, label = _BADGES[domain.state]
     return format_html(
-        '<span class="badge text-bg-{}" data-state="{}">{}</span>', colour, domain.state, label
+        '<span class="status status-{}" data-state="{}">'
+        '<span class="status-icon" aria-hidden="true">{}</span> {}</span>',
+        kind,
+        domain.state,
+        icon,
+        label,
     )
