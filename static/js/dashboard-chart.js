@@ -147,12 +147,12 @@
         },
         y: sessionsAxis(log, text, grid, log ? "Sessions (log scale)" : "Sessions"),
         rate: {
-          position: "right", min: 0, max: 100 * HEADROOM, grid: { drawOnChartArea: false },
+          axis: "y", position: "right", min: 0, max: 100 * HEADROOM, grid: { drawOnChartArea: false },
           ticks: { color: text, stepSize: 20, callback: (v) => (v <= 100 ? `${v} %` : "") },
           title: { display: true, text: "Success rate", color: text },
           display: data.rate.some((v) => v !== null),
         },
-        marks: { display: false, min: 0, max: 1 },
+        marks: { axis: "y", display: false, min: 0, max: 1 }, // axis: no dataset may use it
       },
     };
   }
