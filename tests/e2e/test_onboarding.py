@@ -76,7 +76,7 @@ def test_from_nothing_to_a_verified_domain_and_a_second_member(
     expect(page.locator("#domain-status [data-state=verified]")).to_be_visible()
     screenshot(page, "05-domain-verified")
 
-    page.get_by_role("link", name="Domains").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Domains").click()
     expect(
         page.locator("#domains tr[data-domain='example.org'] [data-state=verified]")
     ).to_be_visible()
