@@ -127,7 +127,7 @@ class MtaSts:
         if self.mode is None:
             return Status("none", "not checked yet")
         kind = {"enforce": "ok", "testing": "warn", "invalid": "fail"}.get(self.mode, "none")
-        return Status(kind, self.mode + (" · hosted here" if self.hosted else ""))
+        return Status(kind, self.mode + (" · hosted" if self.hosted else ""))
 
 
 def mta_sts_of(check: DnsCheck | None, hosted_mode: str | None) -> MtaSts:
@@ -202,6 +202,10 @@ class DomainCard:
     @property
     def failed(self) -> int:
         return self.summary.totals.failed
+
+    @property
+    def failed_shown(self) -> str:
+        return number(self.summary.totals.failed)
 
     @cached_property
     def _line(self) -> Sparkline:

@@ -176,7 +176,7 @@ def test_the_mta_sts_mode_senders_see(acme: Tenant) -> None:
     assert mta_sts_of(sts_check(domain, "mode: enforce"), None).status.kind == "fail"
     assert mta_sts_of(None, None).status.text == "not checked yet"
     hosted = mta_sts_of(sts_check(domain, testing), "enforce")
-    assert (hosted.status.kind, hosted.status.text) == ("ok", "enforce · hosted here")
+    assert (hosted.status.kind, hosted.status.text) == ("ok", "enforce · hosted")
 
 
 def test_a_card_says_the_hosted_policy_and_the_tls_rpt_record(acme: Tenant, owner: Client) -> None:
@@ -188,7 +188,7 @@ def test_a_card_says_the_hosted_policy_and_the_tls_rpt_record(acme: Tenant, owne
             max_age=86400, policy_id="20261201000000",
         )  # fmt: skip
     shown = card(overview(owner), "example.org")
-    assert "enforce · hosted here" in shown and "points here" in shown
+    assert "enforce · hosted" in shown and "points here" in shown
 
 
 def many_domains(tenant: Tenant, n: int) -> list[Domain]:
