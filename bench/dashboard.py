@@ -1,16 +1,23 @@
 """Dashboard benchmark: page times on a large tenant, p50 and p95.
 
-``python bench/dashboard.py [--quick] [--explain]`` recreates the PostgreSQL database
-``tlsrpt_bench_dash`` and loads one tenant with 200 verified domains and two years of
-reports (1,000,000 reports, 10,000,000 failure details; ``--quick``: a tenth) with COPY,
-builds the daily rollups from them in SQL, then requests through Django's test client,
-logged in as the owner:
+``python bench/dashboard.py [--scale N] [--quick] [--explain]`` recreates the PostgreSQL
+database ``tlsrpt_bench_dash`` and loads one tenant with 200 verified domains and two
+years of reports (1,000,000 reports, 10,000,000 failure details; ``--quick``: a tenth)
+with COPY, builds the daily rollups from them in SQL, then requests through Django's
+test client, logged in as the owner:
 
 * the tenant overview (30 days, every domain);
 * a domain dashboard for 90 days (a different domain each time);
 * the report list filtered by domain and "has failures";
 * the overview and a domain dashboard for all the years the rollups hold (2019 on):
   long ranges read the rollups, summed and bucketed in the database.
+
+``--scale N`` sizes the data in units of 100,000 reports (each of 10 failure details)
+and 20 domains: 10, the default, is the above; 100 is 10,000,000 reports and 100,000,000
+failure details over 2,000 domains of 200 tenants, the timed tenant ("big") keeping its
+200 domains, so that its pages are read from tables ten times as large; a fraction (0.1)
+makes a smoke test. It prints the load time and each table's and its indexes' sizes (a
+partitioned table's summed over its partitions, which are made for every loaded month).
 
 Targets on 2 cores: dashboard p95 <= 100 ms, overview <= 150 ms, list <= 100 ms; over
 all years: overview <= 600 ms, dashboard <= 200 ms.
@@ -48,7 +55,12 @@ ENV = {
 }
 TARGETS_MS = {"dashboard": 100.0, "overview": 150.0, "list": 100.0,
               "overview-years": 600.0, "dashboard-years": 200.0}  # fmt: skip
-DOMAINS = 200
+DOMAINS = 200  # of the timed tenant
+REPORTS_PER_SCALE = 100_000
+DOMAINS_PER_SCALE = 20
+TENANTS_PER_SCALE = 2  # past scale 10: 200 tenants at 100
+SIZED = ("reports_report", "reports_policyresult", "reports_failuredetail",
+         "reports_dailystat", "reports_dailyfailure")  # fmt: skip
 DAYS = 730
 LAST_DAY = date(2026, 11, 28)
 ORGS = ["Google Inc.", "Microsoft Corporation", "Mail.Ru", "Yahoo Inc."]
@@ -76,30 +88,43 @@ def prepare() -> None:
     django.setup()
 
 
-def load(reports: int, details_per_policy: int) -> dict:
+def load(reports: int, details_per_policy: int, domains: int = DOMAINS, tenants: int = 1) -> dict:
+    """Load ``reports`` over ``domains`` domains: the first ``DOMAINS`` are the timed
+    tenant's, the others are dealt out to the ``tenants - 1`` other tenants."""
     from django.db import connection
     from django.utils import timezone as dj_tz
     from django_scopes import scopes_disabled
 
     from accounts.models import Tenant
     from domains.models import Domain
+    from reports.ingest.partitions import month_start, partitions_ensure
 
+    first_day = LAST_DAY - timedelta(days=DAYS - 1)
+    months = (LAST_DAY.year - first_day.year) * 12 + LAST_DAY.month - first_day.month
+    partitions_ensure(today=month_start(first_day), ahead=months)  # nothing off PostgreSQL
     with scopes_disabled():
         tenant = Tenant.objects.get(slug="big")
+        owners = [tenant] * min(domains, DOMAINS)
+        others = Tenant.objects.bulk_create(
+            Tenant(name=f"Tenant {n}", slug=f"t{n:04}") for n in range(1, tenants)
+        )
+        owners += [others[n % len(others)] if others else tenant
+                   for n in range(max(0, domains - DOMAINS))]  # fmt: skip
         Domain.objects.bulk_create(
-            Domain(tenant=tenant, name=f"d{i:03}.example.com", verified_at=dj_tz.now(),
+            Domain(tenant=owner, name=f"d{i:03}.example.com", verified_at=dj_tz.now(),
                    mx_hosts=[f"mx{j}.d{i:03}.example.com" for j in range(2)])
-            for i in range(DOMAINS)
+            for i, owner in enumerate(owners)
         )  # fmt: skip
         domain_ids = list(Domain.objects.order_by("pk").values_list("pk", flat=True))
+    tenant_of = [owner.pk for owner in owners]
+    domains = len(domain_ids)
     rng = random.Random(8460)
     start = time.perf_counter()
     cursor = connection.cursor().cursor
-    first_day = LAST_DAY - timedelta(days=DAYS - 1)
     report_cols = ("id, tenant_id, organization, report_id, start, \"end\", day, contact_info, "
                    "raw_json_gz, tls_report_domain, tls_report_submitter, subject_report_id, "
                    "from_address, email_message_id, dkim_result, dkim_domain, successful, "
-                   "failed, created_at")  # fmt: skip
+                   "failed, created_at, is_test")  # fmt: skip
     failed_of: list[int] = []
     days_of: list[date] = []
     now = datetime.now(UTC)
@@ -111,65 +136,96 @@ def load(reports: int, details_per_policy: int) -> dict:
             failed_of.append(failed)
             days_of.append(day)
             copy.write_row((
-                i + 1, tenant.pk, ORGS[i % 4], f"{begin:%Y-%m-%d}_r{i}", begin,
+                i + 1, tenant_of[i % domains], ORGS[i % 4], f"{begin:%Y-%m-%d}_r{i}", begin,
                 begin + timedelta(seconds=86399), day, "", GZ_EMPTY, "", "", "", "", "", "",
-                "", rng.randrange(100, 5000), failed, now,
+                "", rng.randrange(100, 5000), failed, now, False,
             ))  # fmt: skip
     policy_cols = ("id, tenant_id, report_id, domain_id, policy_type, policy_domain, "
                    "policy_strings, mx_hosts, successful, failed, counted, day")  # fmt: skip
     with cursor.copy(f"COPY reports_policyresult ({policy_cols}) FROM STDIN") as copy:
         for i in range(reports):
-            d = i % DOMAINS
+            d = i % domains
             copy.write_row((
-                i + 1, tenant.pk, i + 1, domain_ids[d], "sts" if i % 5 else "tlsa",
+                i + 1, tenant_of[d], i + 1, domain_ids[d], "sts" if i % 5 else "tlsa",
                 f"d{d:03}.example.com", "[]", "[]", 1000, failed_of[i], True, days_of[i],
             ))  # fmt: skip
     detail_cols = ("tenant_id, policy_id, result_type, sending_mta_ip, receiving_mx_hostname, "
                    "receiving_mx_helo, receiving_ip, failed_session_count, "
-                   "additional_information, failure_reason_code")  # fmt: skip
+                   "additional_information, failure_reason_code, day")  # fmt: skip
     with cursor.copy(f"COPY reports_failuredetail ({detail_cols}) FROM STDIN") as copy:
         for i in range(reports):
-            d = i % DOMAINS
+            d = i % domains
             for k in range(details_per_policy):
                 copy.write_row((
-                    tenant.pk, i + 1, RESULTS[(i + k) % 5], f"209.85.{k}.{i % 250}",
+                    tenant_of[d], i + 1, RESULTS[(i + k) % 5], f"209.85.{k}.{i % 250}",
                     f"mx{k % 2}.d{d:03}.example.com", "", "192.0.2.25", 1 + k, "", "",
+                    days_of[i],
                 ))  # fmt: skip
-    cursor.execute("SELECT setval('reports_report_id_seq', %s)", [reports])
-    cursor.execute("SELECT setval('reports_policyresult_id_seq', %s)", [reports])
+    for table in ("reports_report", "reports_policyresult"):
+        cursor.execute("SELECT setval(pg_get_serial_sequence(%s, 'id'), %s)", [table, reports])
     loaded = time.perf_counter() - start
-    _rollups(cursor, tenant.pk)
+    _rollups(cursor)
     cursor.execute("VACUUM ANALYZE")
     return {"tenant": tenant.pk, "load_s": round(loaded, 1),
             "total_s": round(time.perf_counter() - start, 1)}  # fmt: skip
 
 
-def _rollups(cursor: "CursorWrapper", tenant_id: int) -> None:
+def _rollups(cursor: "CursorWrapper") -> None:
     """The rollups ingest would have built, computed from the loaded rows in SQL."""
     cursor.execute(
         """
         INSERT INTO reports_dailystat (tenant_id, domain_id, day, organization, policy_type,
             successful, failed, counted_successful, counted_failed, reports)
-        SELECT %s, p.domain_id, r.day, r.organization, p.policy_type, sum(p.successful),
-            sum(p.failed), sum(p.successful), sum(p.failed), count(*)
+        SELECT p.tenant_id, p.domain_id, r.day, r.organization, p.policy_type,
+            sum(p.successful), sum(p.failed), sum(p.successful), sum(p.failed), count(*)
         FROM reports_policyresult p JOIN reports_report r ON r.id = p.report_id
-        GROUP BY p.domain_id, r.day, r.organization, p.policy_type
-        """,
-        [tenant_id],
+        GROUP BY p.tenant_id, p.domain_id, r.day, r.organization, p.policy_type
+        """
     )
     cursor.execute(
         """
         INSERT INTO reports_dailyfailure (tenant_id, domain_id, day, policy_type, result_type,
             receiving_mx, organization, count, counted)
-        SELECT %s, p.domain_id, r.day, p.policy_type, f.result_type, f.receiving_mx_hostname,
-            r.organization, sum(f.failed_session_count), sum(f.failed_session_count)
+        SELECT p.tenant_id, p.domain_id, r.day, p.policy_type, f.result_type,
+            f.receiving_mx_hostname, r.organization, sum(f.failed_session_count),
+            sum(f.failed_session_count)
         FROM reports_failuredetail f JOIN reports_policyresult p ON p.id = f.policy_id
         JOIN reports_report r ON r.id = p.report_id
-        GROUP BY p.domain_id, r.day, p.policy_type, f.result_type, f.receiving_mx_hostname,
-            r.organization
-        """,
-        [tenant_id],
+        GROUP BY p.tenant_id, p.domain_id, r.day, p.policy_type, f.result_type,
+            f.receiving_mx_hostname, r.organization
+        """
     )
+
+
+def sizes() -> list[dict]:
+    """Rows, table and index sizes of the large tables (partitions summed)."""
+    from django.db import connection
+
+    found = []
+    with connection.cursor() as cursor:
+        for table in SIZED:
+            cursor.execute(
+                """
+                WITH t AS (SELECT relid FROM pg_partition_tree(%s::regclass)
+                           UNION SELECT %s::regclass)
+                SELECT coalesce(sum(c.reltuples)
+                        FILTER (WHERE c.reltuples > 0 AND c.relkind <> 'p'), 0),
+                    sum(pg_table_size(t.relid)), sum(pg_indexes_size(t.relid)), count(*) - 1
+                FROM t JOIN pg_class c ON c.oid = t.relid
+                """,
+                [table, table],
+            )
+            rows, data, indexes, parts = cursor.fetchone()
+            found.append({"table": table, "rows": int(rows), "table_mb": round(data / 2**20),
+                          "index_mb": round(indexes / 2**20), "partitions": parts})  # fmt: skip
+    return found
+
+
+def sizes_print(found: list[dict]) -> None:
+    print(f"\n{'table':<24} {'rows':>13} {'table MB':>9} {'index MB':>9} {'partitions':>10}")
+    for t in found:
+        print(f"{t['table']:<24} {t['rows']:>13,} {t['table_mb']:>9,} {t['index_mb']:>9,} "
+              f"{t['partitions']:>10}")  # fmt: skip
 
 
 def timings(client: "Client", urls: list[str]) -> dict:
@@ -206,11 +262,17 @@ def explain(client: "Client", pages: dict[str, list[str]]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a tenth of the data")
+    parser.add_argument("--quick", action="store_true", help="a tenth of the data (scale 1)")
+    parser.add_argument("--scale", type=float, default=10.0,
+                        help="100,000 reports and 20 domains a unit: 10 (default) is 1 M "
+                             "reports, 100 is 10 M over 200 tenants")  # fmt: skip
     parser.add_argument("--explain", action="store_true", help="print query plans")
     parser.add_argument("--reuse", action="store_true", help="time the data loaded last time")
     args = parser.parse_args()
-    reports = 100_000 if args.quick else 1_000_000
+    scale = 1.0 if args.quick else args.scale
+    reports = round(scale * REPORTS_PER_SCALE)
+    domains = max(1, round(scale * DOMAINS_PER_SCALE))
+    tenants = max(1, round(scale * TENANTS_PER_SCALE)) if domains > DOMAINS else 1
     if args.reuse:
         os.environ.update(ENV)
         import django
@@ -224,9 +286,12 @@ def main() -> None:
             reports, loaded = Report.objects.count(), {"reused": True}
     else:
         prepare()
-        print(f"Loading {reports:,} reports and {10 * reports:,} failure details...", flush=True)
-        loaded = load(reports, 10)
+        print(f"Loading {reports:,} reports and {10 * reports:,} failure details over "
+              f"{domains:,} domains of {tenants} tenants...", flush=True)  # fmt: skip
+        loaded = load(reports, 10, domains, tenants)
         print(f"Loaded in {loaded['load_s']} s (with rollups and ANALYZE {loaded['total_s']} s)")
+    table_sizes = sizes()
+    sizes_print(table_sizes)
 
     from django.test import Client
     from django_scopes import scopes_disabled
@@ -235,7 +300,9 @@ def main() -> None:
     from domains.models import Domain
 
     with scopes_disabled():
-        ids = list(Domain.objects.order_by("pk").values_list("pk", flat=True))
+        ids = list(
+            Domain.objects.filter(tenant__slug="big").order_by("pk").values_list("pk", flat=True)
+        )
     client = Client(HTTP_HOST="127.0.0.1")
     client.force_login(User.objects.get(email="owner@big.example"))
     window = f"from={LAST_DAY - timedelta(days=89)}&to={LAST_DAY}"
@@ -254,7 +321,8 @@ def main() -> None:
         timings(client, urls[:3])
     results = {name: timings(client, urls) for name, urls in pages.items()}
 
-    print(f"\nPages on {reports:,} reports, {10 * reports:,} failure details, {DOMAINS} domains")
+    print(f"\nPages on {reports:,} reports, {10 * reports:,} failure details, {len(ids)} domains "
+          f"of the timed tenant")  # fmt: skip
     print(f"{'page':<16} {'p50 ms':>8} {'p95 ms':>8} {'target':>8} {'ratio':>6}  result")
     for name, r in results.items():
         target = TARGETS_MS[name]
@@ -262,7 +330,8 @@ def main() -> None:
         verdict = "pass" if r["p95_ms"] <= target else "FAIL"
         print(f"{name:<16} {r['p50_ms']:>8} {r['p95_ms']:>8} {target:>8} {ratio:>5.2f}x  {verdict}")
     OUTPUT.parent.mkdir(parents=True, exist_ok=True)
-    OUTPUT.write_text(json.dumps({"reports": reports, "load": loaded, "pages": results}, indent=2))
+    OUTPUT.write_text(json.dumps({"reports": reports, "scale": scale, "load": loaded,
+                                  "sizes": table_sizes, "pages": results}, indent=2))  # fmt: skip
     print(f"\nFigures written to {OUTPUT.relative_to(ROOT)}")
     if args.explain:
         explain(client, pages)
