@@ -39,6 +39,8 @@
     },
   };
 
+  const narrow = () => window.innerWidth < 576; // a phone: no axis titles, the plot first
+
   const css = (name) => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
   const number = (value) => (value === null || value === undefined ? "" : Number(value).toLocaleString("en"));
 
@@ -92,7 +94,7 @@
   }
 
   function sessionsAxis(log, text, grid, title) {
-    const common = { position: "left", grid: { color: grid }, title: { display: true, text: title, color: text } };
+    const common = { position: "left", grid: { color: grid }, title: { display: !narrow(), text: title, color: text } };
     if (!log) {
       return {
         ...common, type: "linear", stacked: true, beginAtZero: true,
@@ -120,7 +122,7 @@
           position: "bottom",
           labels: {
             usePointStyle: true, color: text, boxWidth: 8, boxHeight: 8, padding: 12,
-            font: { size: window.innerWidth < 576 ? 11 : 12 },
+            font: { size: narrow() ? 11 : 12 },
             sort: (a, b) => a.datasetIndex - b.datasetIndex, // as listed, not in drawing order
           },
         },
@@ -149,7 +151,7 @@
         rate: {
           axis: "y", position: "right", min: 0, max: 100 * HEADROOM, grid: { drawOnChartArea: false },
           ticks: { color: text, stepSize: 20, callback: (v) => (v <= 100 ? `${v} %` : "") },
-          title: { display: true, text: "Success rate", color: text },
+          title: { display: !narrow(), text: "Success rate", color: text },
           display: data.rate.some((v) => v !== null),
         },
         marks: { axis: "y", display: false, min: 0, max: 1 }, // axis: no dataset may use it
