@@ -6,7 +6,9 @@ import re
 from datetime import date, timedelta
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from django_scopes import scopes_disabled
@@ -242,3 +244,21 @@ def test_empty_states_say_what_to_do_next(acme: Tenant, owner: Client) -> None:
     make_domain(acme, "example.org", verified=False)
     page = overview(owner)
     assert "No verified domain yet" in page and "Verify that you own example.org" in page
+
+
+def queries_of(client: Client, **params: str) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        overview(client, **params)
+    return len(queries)
+
+
+def test_more_domains_and_pages_cost_no_more_queries(acme: Tenant, owner: Client) -> None:
+    domains = many_domains(acme, 3)
+    for domain in domains:
+        rollup(domain, days_ago(2), 90, 10)
+    overview(owner)  # once, so that a first visit's own queries do not count
+    few = queries_of(owner)
+    for i in range(60):
+        rollup(make_domain(acme, f"e{i:03}.example"), days_ago(3), 99, 1)
+    assert queries_of(owner) <= few
+    assert queries_of(owner, page="2", view="table") <= few
