@@ -88,6 +88,7 @@ def test_the_report_page_in_each_width_and_theme(
     url = f"{live}/t/acme/reports/{postfix.pk}/"
     shoot_everywhere(page, url, "report-postfix-helo", screenshot)
     shoot_everywhere(page, f"{live}/t/acme/reports/{google.pk}/", "report-google", screenshot)
+    shoot_everywhere(page, f"{live}/t/acme/reports/", "report-list", screenshot)
 
     page.set_viewport_size({"width": 1440, "height": 900})
     page.goto(url)
