@@ -228,6 +228,70 @@ def sizes_print(found: list[dict]) -> None:
               f"{t['partitions']:>10}")  # fmt: skip
 
 
+def purge_month() -> dict:
+    """The retention purge of the oldest loaded month, timed, while another connection
+    goes on storing policies with 10 failure details each (as ingest would): how many it
+    stored meanwhile and its slowest one show whether the purge held it up."""
+    import threading
+
+    import psycopg
+    from django.conf import settings
+
+    from reports.ingest.partitions import month_start
+    from reports.ingest.retention import purge_expired
+
+    first_day = LAST_DAY - timedelta(days=DAYS - 1)
+    cutoff = month_start(first_day, 1)
+    now = datetime(cutoff.year, cutoff.month, cutoff.day, 12, tzinfo=UTC)
+    now += timedelta(days=settings.REPORT_RETENTION_DAYS)
+    done = threading.Event()
+    stored: list[float] = []
+
+    def store() -> None:
+        with psycopg.connect(f"postgresql://postgres@127.0.0.1:5432/{DB}", autocommit=True) as c:
+            latest = c.execute(
+                "SELECT tenant_id, domain_id, report_id FROM reports_policyresult "
+                "WHERE day = %s ORDER BY id DESC LIMIT 1",
+                [LAST_DAY],
+            ).fetchone()
+            assert latest, "no report on the last day"
+            tenant_id, domain_id, report = latest
+            while not done.is_set():
+                begin = time.perf_counter()
+                with c.transaction():
+                    row = c.execute(
+                        "INSERT INTO reports_policyresult (tenant_id, report_id, domain_id, "
+                        "policy_type, policy_domain, policy_strings, mx_hosts, successful, "
+                        "failed, counted, day) VALUES (%s, %s, %s, 'sts', '', '[]', '[]', 1, 1, "
+                        "true, %s) RETURNING id",
+                        [tenant_id, report, domain_id, LAST_DAY],
+                    ).fetchone()
+                    policy = row[0] if row else None
+                    c.cursor().executemany(
+                        "INSERT INTO reports_failuredetail (tenant_id, policy_id, result_type, "
+                        "sending_mta_ip, receiving_mx_hostname, receiving_mx_helo, receiving_ip, "
+                        "failed_session_count, additional_information, failure_reason_code, day) "
+                        "VALUES (%s, %s, 'certificate-expired', '', '', '', '', 1, '', '', %s)",
+                        [(tenant_id, policy, LAST_DAY)] * 10,
+                    )
+                stored.append(time.perf_counter() - begin)
+
+    storing = threading.Thread(target=store)
+    storing.start()
+    time.sleep(1)
+    before = len(stored)
+    begin = time.perf_counter()
+    purged = purge_expired(seconds=600, now=now)
+    seconds = time.perf_counter() - begin
+    during = stored[before:]
+    done.set()
+    storing.join()
+    return {"month": f"{first_day:%Y-%m}", "seconds": round(seconds, 2),
+            "partitions_dropped": purged.partitions, "reports_deleted": purged.reports,
+            "stored_during": len(during),
+            "slowest_store_ms": round(1000 * max(during, default=0.0), 1)}  # fmt: skip
+
+
 def timings(client: "Client", urls: list[str]) -> dict:
     times = []
     for url in urls:
@@ -268,6 +332,8 @@ def main() -> None:
                              "reports, 100 is 10 M over 200 tenants")  # fmt: skip
     parser.add_argument("--explain", action="store_true", help="print query plans")
     parser.add_argument("--reuse", action="store_true", help="time the data loaded last time")
+    parser.add_argument("--purge", action="store_true",
+                        help="last, time the purge of the oldest month (drops it)")  # fmt: skip
     args = parser.parse_args()
     scale = 1.0 if args.quick else args.scale
     reports = round(scale * REPORTS_PER_SCALE)
@@ -335,6 +401,13 @@ def main() -> None:
     print(f"\nFigures written to {OUTPUT.relative_to(ROOT)}")
     if args.explain:
         explain(client, pages)
+    if args.purge:
+        purge = purge_month()
+        print(f"\nPurge of {purge['month']}: {purge['seconds']} s, "
+              f"{purge['partitions_dropped']} partitions dropped, {purge['reports_deleted']:,} "
+              f"reports deleted; meanwhile {purge['stored_during']} policies of 10 failure "
+              f"details stored, the slowest in {purge['slowest_store_ms']} ms")  # fmt: skip
+        OUTPUT.write_text(json.dumps({**json.loads(OUTPUT.read_text()), "purge": purge}, indent=2))
 
 
 if __name__ == "__main__":
