@@ -125,7 +125,7 @@ class MtaSts:
     @property
     def status(self) -> Status:
         if self.mode is None:
-            return Status("none", "not checked yet")
+            return Status("none", "not checked")
         kind = {"enforce": "ok", "testing": "warn", "invalid": "fail"}.get(self.mode, "none")
         return Status(kind, self.mode + (" · hosted" if self.hosted else ""))
 
@@ -149,7 +149,7 @@ def tlsrpt_status(domain: Domain) -> Status:
         return Status("ok", "points here")
     if domain.tlsrpt_ok is False:
         return Status("fail", "missing or not pointing here")
-    return Status("none", "not checked yet")
+    return Status("none", "not checked")
 
 
 @dataclass(frozen=True)

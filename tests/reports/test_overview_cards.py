@@ -176,7 +176,7 @@ def test_the_mta_sts_mode_senders_see(acme: Tenant) -> None:
     assert mta_sts_of(sts_check(domain, testing), None).status.text == "testing"
     assert mta_sts_of(sts_check(domain, None), None).status.text == "none"
     assert mta_sts_of(sts_check(domain, "mode: enforce"), None).status.kind == "fail"
-    assert mta_sts_of(None, None).status.text == "not checked yet"
+    assert mta_sts_of(None, None).status.text == "not checked"
     hosted = mta_sts_of(sts_check(domain, testing), "enforce")
     assert (hosted.status.kind, hosted.status.text) == ("ok", "enforce · hosted")
 
