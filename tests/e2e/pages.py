@@ -265,4 +265,7 @@ class Tabs:
         for tab in self._tabs.values():  # contexts made with new() close with the browser
             tab.context.close()
         self.browser.close()
+        # While Playwright runs, Django keys connections to its context: those the tests
+        # opened meanwhile are closed here, or they outlive the test database.
+        connections.close_all()
         self._playwright.stop()
