@@ -18,7 +18,9 @@ from domains.selectors import domains_by_name, last_attempt, latest_checks
 
 @tenant_view(Role.VIEWER)
 def domain_list(request: TenantRequest) -> HttpResponse:
-    form = DomainAddForm(request.POST or None)
+    # "Add this domain" on the ingest log links here with ?name= (the domain a report named).
+    initial = {"name": request.GET.get("name", "")[:253]}
+    form = DomainAddForm(request.POST or None, initial=initial)
     if request.method == "POST":
         if not request.membership.has_role(Role.ADMIN):
             return HttpResponse("Only admins can add domains.", status=403)

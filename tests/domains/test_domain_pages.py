@@ -43,6 +43,13 @@ def test_bad_domains_get_a_clear_error(owner: Client, value: str, error: str) ->
         assert not Domain.objects.exists()
 
 
+def test_add_this_domain_from_the_ingest_log_comes_filled_in(owner: Client) -> None:
+    page = owner.get(reverse("domain_list", args=["acme"]) + "?name=not-yet.example")
+
+    assert page.context["form"]["name"].value() == "not-yet.example"
+    assert 'value="not-yet.example"' in page.content.decode()
+
+
 def test_a_domain_is_normalised_and_added_once(acme: Tenant, owner: Client) -> None:
     response = add(owner, " Bücher.Example.DE. ")
     with scope(tenant=acme):
