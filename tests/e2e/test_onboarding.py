@@ -113,7 +113,7 @@ def test_from_nothing_to_a_verified_domain_and_a_second_member(
 
     bob.get_by_role("button", name="bob@example.com").click()
     bob.get_by_role("link", name="Log out").click()
-    bob.get_by_role("button", name="Sign Out").click()
+    bob.get_by_role("button", name="Log out").click()
     bob.goto(base + "/accounts/login/")
     bob.get_by_label("Email").fill("bob@example.com")
     bob.get_by_label("Password").fill(PASSWORD)
