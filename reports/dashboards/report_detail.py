@@ -15,6 +15,7 @@ totals per result type summed by the database (``failure_type_totals``).
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 
 from django.db.models import Count, Q, Sum
 
@@ -134,11 +135,11 @@ class DetailsPage:
         return any(r.failure_reason_code or r.additional_information for r in self.rows)
 
 
-def failure_type_totals(policy_ids: list[int]) -> list[TypeTotal]:
+def failure_type_totals(policy_ids: list[int], day: date) -> list[TypeTotal]:
     """Rows and failed sessions per result type of these policies, most sessions first,
     summed by the database (one query, however many rows)."""
     rows = (
-        FailureDetail.objects.filter(policy_id__in=policy_ids)
+        FailureDetail.objects.filter(policy_id__in=policy_ids, day=day)
         .values("result_type")
         .annotate(rows=Count("pk"), sessions=Sum("failed_session_count"))
         .order_by("-sessions", "result_type")
@@ -147,14 +148,14 @@ def failure_type_totals(policy_ids: list[int]) -> list[TypeTotal]:
 
 
 def details_page(
-    policy_ids: list[int], totals: list[TypeTotal], *, result_type: str, number: int
+    policy_ids: list[int], day: date, totals: list[TypeTotal], *, result_type: str, number: int
 ) -> DetailsPage:
     """One page of the policies' failure details (of one result type, if given), by
     failed sessions, largest first; the page count comes from ``totals``, not a count."""
     total = sum(t.rows for t in totals if not result_type or t.result_type == result_type)
     pages = max(1, -(-total // DETAILS_PAGE))
     number = min(max(number, 1), pages)
-    rows = FailureDetail.objects.filter(policy_id__in=policy_ids)
+    rows = FailureDetail.objects.filter(policy_id__in=policy_ids, day=day)
     if result_type:
         rows = rows.filter(result_type=result_type)
     start = (number - 1) * DETAILS_PAGE

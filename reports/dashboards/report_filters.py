@@ -192,9 +192,9 @@ def failure_details_matching(
     if result_type:
         rows = rows.filter(result_type=result_type)
     if start:
-        rows = rows.filter(policy__day__gte=start)
+        rows = rows.filter(day__gte=start)  # its policy's day, and its partition's
     if end:
-        rows = rows.filter(policy__day__lte=end)
+        rows = rows.filter(day__lte=end)
     return rows
 
 

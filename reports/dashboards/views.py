@@ -198,13 +198,13 @@ def report_detail(request: TenantRequest, pk: int) -> HttpResponse:
     report = get_object_or_404(found, pk=pk)
     policies = list(report.policies.select_related("domain").order_by("pk"))
     ids = [p.pk for p in policies]
-    totals = failure_type_totals(ids)
+    totals = failure_type_totals(ids, report.day)  # the day: one partition, on PostgreSQL
     result_type = request.GET.get("result_type", "").strip()
     if result_type not in {t.result_type for t in totals}:
         result_type = ""
     page = request.GET.get("page", "")
     details = details_page(
-        ids, totals, result_type=result_type, number=int(page) if page.isdigit() else 1
+        ids, report.day, totals, result_type=result_type, number=int(page) if page.isdigit() else 1
     )
     by_pk = {p.pk: p for p in policies}
     for row in details.rows:
