@@ -47,30 +47,6 @@ def status_class(status: str) -> str:
     }.get(status, "info")
 
 
-SPARKLINE_WIDTH = 120  # px, whatever the period: a long range must not widen the table
-
-
-@register.filter
-def sparkline(values: list[int], step: str = "day") -> str:
-    """An inline SVG of values per day (or week, month, year), scaled to the largest.
-
-    Its width is fixed: the points are spread over it, however many there are.
-    """
-    top = max(values, default=0) or 1
-    height = 16
-    gap = (SPARKLINE_WIDTH - 1) / max(len(values) - 1, 1)
-    points = " ".join(
-        f"{round(gap * i, 1):g},{height - round(height * v / top)}" for i, v in enumerate(values)
-    )
-    label = f"Failed sessions per {step}, at most {max(values, default=0)}"
-    return format_html(
-        '<svg class="sparkline" width="{}" height="{}" viewBox="0 0 {} {}" role="img"'
-        ' aria-label="{}">'
-        '<polyline fill="none" stroke="currentColor" stroke-width="1" points="{}"/></svg>',
-        SPARKLINE_WIDTH, height, SPARKLINE_WIDTH, height, label, points,
-    )  # fmt: skip
-
-
 @register.filter
 def named_in(message: InboundMessage, named: dict[int, list[Named]] | None) -> list[Named]:
     """The domains an unattributed message named (reports.inbound.unattributed)."""
