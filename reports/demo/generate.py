@@ -44,6 +44,10 @@ CORPUS = Path(settings.BASE_DIR) / "tests" / "data" / "corpus"
 BATCH = 200
 
 
+class NotTheDemo(Exception):
+    """A tenant has the demo's slug but another owner: it is someone's, never deleted."""
+
+
 @dataclass
 class Built:
     tenant: Tenant
@@ -60,6 +64,10 @@ def demo_build(
     rng = random.Random(SEED)  # noqa: S311 -- made-up history, not secrets
     with scopes_disabled():
         for old in Tenant.objects.filter(slug=SLUG):
+            if not Membership.objects.filter(
+                tenant=old, role=Role.OWNER, user__email=OWNER_EMAIL
+            ).exists():
+                raise NotTheDemo(f"A tenant {SLUG!r} exists that the demo did not make.")
             old.delete()
     owner = _owner(password)
     with transaction.atomic():

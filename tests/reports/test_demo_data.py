@@ -4,7 +4,7 @@ same way however often it runs."""
 from io import StringIO
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db.models import Count, F, Q, Sum
 from django_scopes import scopes_disabled
 
@@ -21,6 +21,7 @@ from reports.models import (
     Report,
     Status,
 )
+from tests.factories import make_tenant
 from tests.reports.helpers import corpus_files
 
 pytestmark = pytest.mark.django_db
@@ -165,3 +166,14 @@ def test_running_it_again_rebuilds_the_same_tenant() -> None:
     assert _fingerprint(second) == first
     with scopes_disabled():
         assert Membership.objects.filter(tenant=second).count() == 1
+
+
+def test_a_tenant_named_demo_of_someone_else_is_left_alone() -> None:
+    tenant = make_tenant("demo")
+
+    with pytest.raises(CommandError, match="the demo did not make"):
+        call_command("demo", password="demo-pass-1", days=1, stdout=StringIO())
+
+    assert Tenant.objects.filter(pk=tenant.pk).exists()
+    with scopes_disabled():
+        assert not Domain.objects.filter(tenant=tenant).exists()

@@ -7,10 +7,10 @@ Run again, it builds the tenant afresh (dated back from today). Its owner logs i
 from time import monotonic
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.urls import reverse
 
-from reports.demo.generate import OWNER_EMAIL, demo_build
+from reports.demo.generate import OWNER_EMAIL, NotTheDemo, demo_build
 from reports.demo.scenario import DAYS
 
 
@@ -27,7 +27,10 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         started = monotonic()
-        built = demo_build(password=options["password"], days=options["days"])
+        try:
+            built = demo_build(password=options["password"], days=options["days"])
+        except NotTheDemo as e:
+            raise CommandError(f"{e} Nothing was changed.") from None
         home = reverse("tenant_home", kwargs={"slug": built.tenant.slug})
         self.stdout.write(
             self.style.SUCCESS(
