@@ -152,7 +152,7 @@ def test_the_json_is_the_one_sent_re_indented(acme: Tenant, owner: Client) -> No
 
     text = page(owner, report)
 
-    pre = re.search(r'<pre class="json-text" id="raw-json">(.*?)</pre>', text, re.S)
+    pre = re.search(r'<pre class="json-text" id="raw-json"[^>]*>(.*?)</pre>', text, re.S)
     assert pre is not None
     shown = html.unescape(pre[1])
     assert shown == json_indented(raw.decode())
