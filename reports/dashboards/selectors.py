@@ -254,7 +254,9 @@ def failures_by_sending_ip(
 ) -> list[tuple[str, int]]:
     """Failed sessions by sending MTA IP: from the raw failure details (not rolled up)."""
     rows = (
-        FailureDetail.objects.filter(period.q(), policy__domain=domain, policy__counted=True)
+        FailureDetail.objects.filter(
+            period.q("policy__"), period.q(), policy__domain=domain, policy__counted=True
+        )
         .values("sending_mta_ip")
         .annotate(n=Sum("failed_session_count"))
         .order_by("-n", "sending_mta_ip")
@@ -266,7 +268,9 @@ def failures_by_sending_ip(
 def failure_reasons(domain: Domain, period: Period, limit: int = 20) -> list[tuple[str, int]]:
     """Failed sessions by failure-reason-code, from the raw failure details."""
     rows = (
-        FailureDetail.objects.filter(period.q(), policy__domain=domain, policy__counted=True)
+        FailureDetail.objects.filter(
+            period.q("policy__"), period.q(), policy__domain=domain, policy__counted=True
+        )
         .exclude(failure_reason_code="")
         .values("failure_reason_code")
         .annotate(n=Sum("failed_session_count"))
@@ -279,7 +283,9 @@ def failure_reasons(domain: Domain, period: Period, limit: int = 20) -> list[tup
 def failure_rows(domain_ids: list[int], period: Period) -> QuerySet[FailureDetail, tuple]:
     """Failure details of ``period`` for export, one row each, with their report's facts."""
     return (
-        FailureDetail.objects.filter(period.q(), policy__domain_id__in=domain_ids)
+        FailureDetail.objects.filter(
+            period.q("policy__"), period.q(), policy__domain_id__in=domain_ids
+        )
         .order_by("policy__report__day", "policy__report_id", "pk")
         .values_list(
             "policy__report__day", "policy__domain__name", "policy__report__organization",
