@@ -211,7 +211,7 @@ class DomainCard:
     def _line(self) -> Sparkline:
         return Sparkline(self.summary.daily, self.step)
 
-    @property
+    @cached_property  # the card shows it in two places
     def sparkline(self) -> SafeString:
         return sparkline_svg(self._line)
 

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.db.models import Case, Sum, Value, When
+from django.utils.safestring import SafeString
 
 from domains.models import Domain
-from reports.dashboards.heatmaps import Cell, Column, point_of
+from reports.dashboards.heatmaps import Cell, Column, cells_html, point_of
 from reports.dashboards.periods import Period
 from reports.dashboards.reporters import OrganizationRow
 from reports.dashboards.selectors import _as_bucket, _bucket
@@ -31,6 +32,10 @@ LEGEND = (
 class GridRow:
     organization: OrganizationRow
     cells: list[Cell]
+
+    @property
+    def cells_html(self) -> SafeString:
+        return cells_html(self.cells)
 
 
 @dataclass(frozen=True)
