@@ -255,7 +255,11 @@ def failures_by_sending_ip(
     """Failed sessions by sending MTA IP: from the raw failure details (not rolled up)."""
     rows = (
         FailureDetail.objects.filter(
-            period.q("policy__"), period.q(), policy__domain=domain, policy__counted=True
+            period.q("policy__"),
+            period.q(),
+            policy__domain=domain,
+            policy__counted=True,
+            day=F("policy__day"),  # each policy's details are in one partition: look only there
         )
         .values("sending_mta_ip")
         .annotate(n=Sum("failed_session_count"))
@@ -269,7 +273,11 @@ def failure_reasons(domain: Domain, period: Period, limit: int = 20) -> list[tup
     """Failed sessions by failure-reason-code, from the raw failure details."""
     rows = (
         FailureDetail.objects.filter(
-            period.q("policy__"), period.q(), policy__domain=domain, policy__counted=True
+            period.q("policy__"),
+            period.q(),
+            policy__domain=domain,
+            policy__counted=True,
+            day=F("policy__day"),  # each policy's details are in one partition: look only there
         )
         .exclude(failure_reason_code="")
         .values("failure_reason_code")
