@@ -15,7 +15,10 @@ application = get_wsgi_application()
 
 
 def _warm() -> None:
+    # Imported here, once the application is loaded: they read the settings.
     from django.template.loader import get_template
+
+    # Likewise: the resolver imports every urls module and its views.
     from django.urls import get_resolver
 
     get_resolver().url_patterns  # noqa: B018 (imports every urls module and its views)

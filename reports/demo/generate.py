@@ -23,9 +23,10 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
-from django_scopes import scope, scopes_disabled
+from django_scopes import scope
 
 from accounts.models import Membership, Role, Tenant, User
+from accounts.tenancy import across_tenants
 from domains.models import Domain, VerifiedBy
 from reports.demo import history
 from reports.demo.reporters import REPORTERS, report_bytes, report_document
@@ -62,7 +63,7 @@ def demo_build(
     reports before ``today``; its owner logs in with ``OWNER_EMAIL`` and ``password``."""
     today = today or timezone.now().date()
     rng = random.Random(SEED)  # noqa: S311 -- made-up history, not secrets
-    with scopes_disabled():
+    with across_tenants("demo: finds the demo tenant by its slug to rebuild it"):
         for old in Tenant.objects.filter(slug=SLUG):
             if not Membership.objects.filter(
                 tenant=old, role=Role.OWNER, user__email=OWNER_EMAIL

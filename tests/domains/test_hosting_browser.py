@@ -36,7 +36,7 @@ def test_an_admin_turns_hosting_on_and_the_policy_is_served(
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign In").click()
     page.goto(f"{live}/t/acme/domains/{domain.pk}/")
-    page.get_by_role("link", name="MTA-STS hosting").click()
+    page.locator("#mta-sts-hosting-link").click()
     expect(page.get_by_label("MX patterns")).to_have_value("mx1.acme.test\nmx2.acme.test")
     hosting = page.get_by_label("Host the MTA-STS policy of this domain")
     expect(page.locator("#id_enabled_helptext")).to_have_text(
