@@ -17,6 +17,8 @@ from reports.inbound.models import (
     TlsMode,
 )
 from reports.ingest.models import (
+    BreakdownKind,
+    DailyBreakdown,
     DailyFailure,
     DailyStat,
     FailureDetail,
@@ -33,8 +35,9 @@ from reports.webhooks.models import (
 )
 
 __all__ = [
-    "Alert", "AlertKind", "Channel", "DailyFailure", "DailyStat", "DeliveryStatus",
-    "DigestDelivery", "DoorStatus", "EndpointKind", "FailureDetail", "InboundMessage",
-    "InboundRefusal", "MailboxFailure", "MailboxSource", "PolicyResult", "PolicyType", "Report",
-    "SelfTest", "Status", "TlsMode", "WebhookDelivery", "WebhookEndpoint",
+    "Alert", "AlertKind", "BreakdownKind", "Channel", "DailyBreakdown", "DailyFailure",
+    "DailyStat", "DeliveryStatus", "DigestDelivery", "DoorStatus", "EndpointKind",
+    "FailureDetail", "InboundMessage", "InboundRefusal", "MailboxFailure", "MailboxSource",
+    "PolicyResult", "PolicyType", "Report", "SelfTest", "Status", "TlsMode", "WebhookDelivery",
+    "WebhookEndpoint",
 ]  # fmt: skip

@@ -28,7 +28,7 @@ from django.db.models.functions import Trunc
 
 from domains.models import Domain
 from reports.dashboards.periods import Period, bucket_start
-from reports.models import DailyFailure, DailyStat, FailureDetail
+from reports.models import BreakdownKind, DailyBreakdown, DailyFailure, DailyStat, FailureDetail
 
 SPARKLINE_POINTS = 92  # the overview's failed sessions: one a day up to 90 days
 CHART_POINTS = 120  # the dashboard's chart and heatmaps: days up to 120, then weeks (2 years)
@@ -252,38 +252,25 @@ def failures_by_policy_type(domain: Domain, period: Period) -> list[tuple[str, T
 def failures_by_sending_ip(
     domain: Domain, period: Period, limit: int = 50
 ) -> list[tuple[str, int]]:
-    """Failed sessions by sending MTA IP: from the raw failure details (not rolled up)."""
-    rows = (
-        FailureDetail.objects.filter(
-            period.q("policy__"),
-            period.q(),
-            policy__domain=domain,
-            policy__counted=True,
-            day=F("policy__day"),  # each policy's details are in one partition: look only there
-        )
-        .values("sending_mta_ip")
-        .annotate(n=Sum("failed_session_count"))
-        .order_by("-n", "sending_mta_ip")
-        .values_list("sending_mta_ip", "n")[:limit]
-    )
-    return list(rows)
+    """Failed sessions by sending MTA IP, largest first (counted sessions)."""
+    return _breakdown(domain, period, BreakdownKind.SENDING_IP, limit)
 
 
 def failure_reasons(domain: Domain, period: Period, limit: int = 20) -> list[tuple[str, int]]:
-    """Failed sessions by failure-reason-code, from the raw failure details."""
+    """Failed sessions by failure-reason-code, largest first (counted sessions)."""
+    return _breakdown(domain, period, BreakdownKind.REASON, limit)
+
+
+def _breakdown(
+    domain: Domain, period: Period, kind: BreakdownKind, limit: int
+) -> list[tuple[str, int]]:
     rows = (
-        FailureDetail.objects.filter(
-            period.q("policy__"),
-            period.q(),
-            policy__domain=domain,
-            policy__counted=True,
-            day=F("policy__day"),  # each policy's details are in one partition: look only there
-        )
-        .exclude(failure_reason_code="")
-        .values("failure_reason_code")
-        .annotate(n=Sum("failed_session_count"))
-        .order_by("-n", "failure_reason_code")
-        .values_list("failure_reason_code", "n")[:limit]
+        DailyBreakdown.objects.filter(period.q(), domain=domain, kind=kind)
+        .values("value")
+        .annotate(n=Sum("counted"))
+        .filter(n__gt=0)
+        .order_by("-n", "value")
+        .values_list("value", "n")[:limit]
     )
     return list(rows)
 

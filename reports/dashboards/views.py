@@ -105,10 +105,10 @@ def domain_dashboard(request: TenantRequest, pk: int) -> HttpResponse:
         "by_org": selectors.failures_by(domain, period, "organization"),
         "by_policy": selectors.failures_by_policy_type(domain, period),
         "raw": raw,
-        "by_ip": selectors.failures_by_sending_ip(domain, raw.period) if raw.period else [],
+        "by_ip": selectors.failures_by_sending_ip(domain, period),
         "reasons": [
             (code, n, reason(code, domain.name))
-            for code, n in (selectors.failure_reasons(domain, raw.period) if raw.period else [])
+            for code, n in selectors.failure_reasons(domain, period)
         ],
         "organizations": organizations,
         "last_report_day": last_day,

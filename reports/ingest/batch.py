@@ -312,11 +312,10 @@ def _policies_store(stored: list[_Planned]) -> None:
         for d in policy.failure_details:
             details.append(_detail_row(row.tenant_id, row.pk, row.day, d))
             if row.domain_id and rolled_up:
-                fkey = (
-                    row.domain_id, row.day, row.policy_type, d.result_type[:64],
-                    (d.receiving_mx_hostname or "")[:253], organization,
+                delta.add_detail(
+                    row.tenant_id, (row.domain_id, row.day, row.policy_type, organization),
+                    d, counted=row.counted,
                 )  # fmt: skip
-                delta.add_failure(row.tenant_id, fkey, d.failed_session_count, row.counted)
     failure_details_insert(details)
     rollups_apply(delta=delta)
 

@@ -1,4 +1,5 @@
-"""Daily rollups: add a report's numbers to ``DailyStat`` and ``DailyFailure``.
+"""Daily rollups: add a report's numbers to ``DailyStat``, ``DailyFailure`` and
+``DailyBreakdown``.
 
 Plain ``INSERT ... ON CONFLICT DO UPDATE`` increments (PostgreSQL and SQLite), rows
 sorted by key so that concurrent transactions lock them in the same order. A sum past
@@ -12,10 +13,12 @@ from datetime import date
 from django.db import DataError, connection
 from django.db.backends.utils import CursorWrapper
 
-from reports.models import DailyFailure, DailyStat
+from reports.models import BreakdownKind, DailyBreakdown, DailyFailure, DailyStat
+from reports.tlsrpt import FailureDetail as ParsedFailure
 
 StatKey = tuple[int, date, str, str]  # domain, day, organization, policy type
 FailureKey = tuple[int, date, str, str, str, str]  # domain, day, type, result, MX, org
+BreakdownKey = tuple[int, str, date, str]  # domain, kind, day, value
 
 
 class RollupDelta:
@@ -25,6 +28,7 @@ class RollupDelta:
         # successful, failed, counted successful, counted failed, reports
         self.stats: dict[StatKey, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
         self.failures: dict[FailureKey, list[int]] = defaultdict(lambda: [0, 0])
+        self.breakdowns: dict[BreakdownKey, list[int]] = defaultdict(lambda: [0, 0])
         # Each key's tenant (a domain belongs to one tenant).
         self.tenants: dict[int, int] = {}
 
@@ -48,16 +52,33 @@ class RollupDelta:
             row[3] += failed
         row[4] += new_report
 
-    def add_failure(self, tenant_id: int, key: FailureKey, count: int, counted: bool) -> None:
-        self.tenants[key[0]] = tenant_id
-        row = self.failures[key]
-        row[0] += count
-        if counted:
-            row[1] += count
+    def add_detail(
+        self, tenant_id: int, where: tuple[int, date, str, str], d: ParsedFailure, *, counted: bool
+    ) -> None:
+        """Add a failure detail of a policy ``where`` = (domain, day, policy type,
+        organization) to ``DailyFailure`` and ``DailyBreakdown``."""
+        domain, day, policy_type, organization = where
+        self.tenants[domain] = tenant_id
+        count = d.failed_session_count
+        mx = (d.receiving_mx_hostname or "")[:253]
+        _add(self.failures[domain, day, policy_type, d.result_type[:64], mx, organization],
+             count, counted)  # fmt: skip
+        ip = (d.sending_mta_ip or "")[:64]  # as the detail's own column
+        _add(self.breakdowns[domain, BreakdownKind.SENDING_IP, day, ip], count, counted)
+        if d.failure_reason_code:
+            code = d.failure_reason_code[:255]
+            _add(self.breakdowns[domain, BreakdownKind.REASON, day, code], count, counted)
+
+
+def _add(row: list[int], count: int, counted: bool) -> None:
+    row[0] += count
+    if counted:
+        row[1] += count
 
 
 _STATS = DailyStat._meta.db_table
 _FAILS = DailyFailure._meta.db_table
+_BREAKDOWNS = DailyBreakdown._meta.db_table
 
 _STAT_SQL = f"""
 INSERT INTO {_STATS} (tenant_id, domain_id, day, organization, policy_type,
@@ -81,10 +102,19 @@ DO UPDATE SET
     counted = {_FAILS}.counted + excluded.counted
 """  # noqa: S608 -- table names from model meta; values are parameters
 
+_BREAKDOWN_SQL = f"""
+INSERT INTO {_BREAKDOWNS} (tenant_id, domain_id, kind, day, value, count, counted)
+VALUES {{values}}
+ON CONFLICT (domain_id, kind, day, value) DO UPDATE SET
+    count = {_BREAKDOWNS}.count + excluded.count,
+    counted = {_BREAKDOWNS}.counted + excluded.counted
+"""  # noqa: S608 -- table names from model meta; values are parameters
+
 # The columns an upsert adds to, read back on SQLite (see ``_upsert``).
 _SUMS = {
     _STAT_SQL: "successful, failed, counted_successful, counted_failed, reports",
     _FAILURE_SQL: "count, counted",
+    _BREAKDOWN_SQL: "count, counted",
 }
 
 # Rows per statement: one round trip for any real report, under PostgreSQL's 65535
@@ -100,6 +130,7 @@ def rollups_apply(*, delta: RollupDelta) -> None:
     with connection.cursor() as cursor:
         _upsert(cursor, _STAT_SQL, _rows(delta.tenants, delta.stats.items()))
         _upsert(cursor, _FAILURE_SQL, _rows(delta.tenants, delta.failures.items()))
+        _upsert(cursor, _BREAKDOWN_SQL, _rows(delta.tenants, delta.breakdowns.items()))
 
 
 def _upsert(cursor: CursorWrapper, sql: str, rows: list[tuple]) -> None:

@@ -52,6 +52,17 @@ def test_logging_out_says_log_out(owner: Client) -> None:
     assert "You have logged out." in response.content.decode()
 
 
+@pytest.mark.parametrize(("url", "words"), [
+    ("account_login", ("Log in", "sign up")), ("account_signup", ("Sign up", "log in")),
+])  # fmt: skip
+def test_the_entrance_pages_say_log_in_and_sign_up(client: Client, url: str, words) -> None:
+    page = client.get(reverse(url)).content.decode()
+    for word in words:
+        assert word in page
+    assert "Sign In" not in page and "sign in" not in page.lower().replace("sign in with", "")
+    assert "Sign Up" not in page and "Signup" not in page
+
+
 def test_the_only_owner_sees_why_they_cannot_leave_not_a_leave_button(
     acme: Tenant, owner: Client
 ) -> None:

@@ -34,7 +34,7 @@ def test_an_admin_turns_hosting_on_and_the_policy_is_served(
     page.goto(live + "/accounts/login/")
     page.get_by_label("Email").fill("owner@acme.test")
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Log in").click()
     page.goto(f"{live}/t/acme/domains/{domain.pk}/")
     page.locator("#mta-sts-hosting-link").click()
     expect(page.get_by_label("MX patterns")).to_have_value("mx1.acme.test\nmx2.acme.test")

@@ -24,7 +24,7 @@ def test_a_slack_webhook_and_a_self_test_from_the_pages(
     page.goto(f"{live}/accounts/login/")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Log in").click()
     page.goto(f"{live}/t/acme/")
 
     page.locator("#manage-menu").click()

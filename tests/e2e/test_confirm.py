@@ -34,7 +34,7 @@ def test_a_hostile_tenant_name_in_a_confirmation_is_shown_not_run(
     page.goto(live + "/accounts/login/")
     page.get_by_label("Email").fill("mia@example.com")
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Log in").click()
     page.goto(f"{live}/t/evil/members/")
 
     asked: list[str] = []
@@ -75,7 +75,7 @@ def test_a_hostile_mailbox_name_asks_once_and_runs_nothing(browser: Browser, liv
     page.goto(live + "/accounts/login/")
     page.get_by_label("Email").fill("ana@example.com")
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Log in").click()
     page.goto(f"{live}/t/acme/mailboxes/")
 
     dialogs: list[tuple[str, str]] = []

@@ -106,7 +106,7 @@ def test_every_page_loads_under_the_policy(
     page.goto(f"{live}/accounts/login/")
     page.get_by_label("Email").fill("owner@acme.test")
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Log in").click()
     expect(page).not_to_have_url(f"{live}/accounts/login/")
 
     for path in paths + ACCOUNT_PAGES:

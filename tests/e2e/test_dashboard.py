@@ -32,7 +32,7 @@ def test_the_dashboard_draws_its_chart_and_tables(
     page.goto(f"{live}/accounts/login/")
     page.get_by_label("Email").fill("ana@example.com")
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Log in").click()
     page.goto(f"{live}/t/acme/?from=2024-09-01&to=2024-09-30")
     expect(page.locator("#domain-cards article[data-domain='krvtz.net']")).to_be_visible()
     screenshot(page, "11-overview")

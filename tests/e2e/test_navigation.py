@@ -71,7 +71,7 @@ def test_every_menu_is_reachable_at_this_width(
     page.goto(f"{live}/accounts/login/")
     page.get_by_label("Email").fill(EMAIL)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Log in").click()
     page.goto(f"{live}/t/acme/")
     expect(page.get_by_role("heading", name="Acme Logistics International")).to_be_visible()
     no_sideways_scroll(page, width)

@@ -36,7 +36,7 @@ def sign_up(page: Page, base: str, email: str, team: str = "") -> None:
     page.get_by_label("Password (again)").fill(PASSWORD)
     if team:
         page.get_by_label("Team or company name").fill(team)
-    page.get_by_role("button", name="Sign Up").click()
+    page.get_by_role("button", name="Sign up").click()
     expect(page.get_by_role("heading", name="Verify Your Email Address")).to_be_visible()
 
 
@@ -117,7 +117,7 @@ def test_from_nothing_to_a_verified_domain_and_a_second_member(
     bob.goto(base + "/accounts/login/")
     bob.get_by_label("Email").fill("bob@example.com")
     bob.get_by_label("Password").fill(PASSWORD)
-    bob.get_by_role("button", name="Sign In").click()
+    bob.get_by_role("button", name="Log in").click()
     expect(bob.get_by_role("heading", name="Example Ltd")).to_be_visible()
     membership = Membership.objects.get(user__email="bob@example.com")
     assert (membership.tenant.name, membership.role) == ("Example Ltd", Role.MEMBER)

@@ -47,7 +47,7 @@ def log_in(browser: Browser, live: str) -> Page:
     page.goto(f"{live}/accounts/login/")
     page.get_by_label("Email").fill("ana@example.com")
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Log in").click()
     expect(page).not_to_have_url(f"{live}/accounts/login/")
     return page
 

@@ -64,7 +64,7 @@ def test_the_chart_marks_the_products_changes_and_the_page_says_paused(
     page.goto(live + "/accounts/login/")
     page.get_by_label("Email").fill("owner@acme.test")
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Log in").click()
     page.goto(f"{live}/t/acme/domains/{domain.pk}/dashboard/")
     expect(page.locator("#policy-changes li[data-source='auto']")).to_have_count(2)
     tooltips = " ".join(str(t) for t in page.evaluate(MARKS))

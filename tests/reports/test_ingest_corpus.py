@@ -5,10 +5,18 @@ sessions counted once for the domain (successful, failed), failure-detail rows' 
 """
 
 import pytest
-from django.db.models import Sum
+from django.db.models import QuerySet, Sum
 from django_scopes import scope
 
-from reports.models import DailyFailure, FailureDetail, PolicyResult, Report, Status
+from reports.models import (
+    BreakdownKind,
+    DailyBreakdown,
+    DailyFailure,
+    FailureDetail,
+    PolicyResult,
+    Report,
+    Status,
+)
 from tests.factories import make_domain, make_tenant
 from tests.reports.helpers import corpus, corpus_files, domain_totals, ingest
 
@@ -78,7 +86,17 @@ def test_corpus_file_is_stored_with_its_numbers(name: str) -> None:
         assert (report.successful, report.failed) == (successful, failed)
         failures = DailyFailure.objects.aggregate(n=Sum("count"))["n"] or 0
         assert failures == detail_sum
+        raw = FailureDetail.objects.filter(policy__domain=domain)
+        by_ip = DailyBreakdown.objects.filter(domain=domain, kind=BreakdownKind.SENDING_IP)
+        assert _sums(by_ip, "value", "count") == _sums(raw, "sending_mta_ip")  # blank too
+        by_code = DailyBreakdown.objects.filter(domain=domain, kind=BreakdownKind.REASON)
+        coded = raw.exclude(failure_reason_code="")  # a detail without a code is left out
+        assert _sums(by_code, "value", "count") == _sums(coded, "failure_reason_code")
     assert domain_totals(tenant) == (successful, failed)
+
+
+def _sums(rows: QuerySet, key: str, count: str = "failed_session_count") -> dict[str, int]:
+    return dict(rows.values_list(key).annotate(n=Sum(count)).values_list(key, "n"))
 
 
 @pytest.mark.django_db

@@ -9,6 +9,7 @@ import psycopg
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+from django.db.models import Sum
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
@@ -16,7 +17,14 @@ from reports.ingest import partitions
 from reports.ingest.partitions import month_start, partition_name, partitions_ensure
 from reports.ingest.retention import purge_expired
 from reports.ingest.tasks import ensure_partitions
-from reports.models import DailyStat, FailureDetail, PolicyResult, Report
+from reports.models import (
+    BreakdownKind,
+    DailyBreakdown,
+    DailyStat,
+    FailureDetail,
+    PolicyResult,
+    Report,
+)
 from tests.conftest import wait_until
 from tests.factories import make_domain, make_tenant
 from tests.reports.helpers import ingest
@@ -30,6 +38,10 @@ def _report(tenant, day: str) -> Report:
     message, _ = ingest(tenant, json.dumps(report_json(domain="acme.example", day=day)).encode())
     with scopes_disabled():
         return Report.objects.get(inbound=message)
+
+
+def _sums(rows, key: str) -> dict[str, int]:
+    return dict(rows.values_list(key).annotate(n=Sum("failed_session_count")).values_list(key, "n"))
 
 
 def _homes(report: Report) -> set[str]:
@@ -218,12 +230,14 @@ def test_ingest_goes_on_while_a_month_waits_to_be_detached(settings, monkeypatch
 def test_the_migration_converts_a_database_keeping_every_row_and_id() -> None:
     """Back to 0018 (plain tables, no day on failure details), a row added there, and
     forward again: every policy and failure detail is kept with its id, details take
-    their policy's day, and on PostgreSQL the tables are partitioned by month."""
+    their policy's day, and on PostgreSQL the tables are partitioned by month; 0020
+    fills the sending-IP and reason-code rollups from the details kept."""
     acme = make_tenant("acme")
     make_domain(acme, "acme.example")
     reports = [_report(acme, day) for day in ("2019-05-02", "2019-06-30", "2019-07-01")]
-    before, latest = [("reports", "0018_mx_tls_alerts")], [("reports", "0019_monthly_partitions")]
     executor = MigrationExecutor(connection)
+    before = [("reports", "0018_mx_tls_alerts")]
+    latest = [key for key in executor.loader.graph.leaf_nodes() if key[0] == "reports"]
     try:
         executor.migrate(before)
         old = executor.loader.project_state(before[0]).apps
@@ -255,6 +269,19 @@ def test_the_migration_converts_a_database_keeping_every_row_and_id() -> None:
     if connection.vendor == "postgresql":
         assert _homes(reports[1]) == {partition_name(t, date(2019, 6, 1)) for t in TABLES}
         assert _homes(reports[2]) == {partition_name(t, date(2019, 7, 1)) for t in TABLES}
+    with scopes_disabled():  # the three reports' details (the added policy has no domain)
+        sums = {
+            kind: dict(rows.values_list("value").annotate(n=Sum("count")).values_list("value", "n"))
+            for kind, rows in (
+                (k, DailyBreakdown.objects.filter(kind=k, tenant=acme)) for k in BreakdownKind
+            )
+        }
+        raw = FailureDetail.objects.filter(policy__domain__isnull=False)
+        assert sums[BreakdownKind.SENDING_IP] == _sums(raw, "sending_mta_ip")
+        assert sums[BreakdownKind.REASON] == _sums(
+            raw.exclude(failure_reason_code=""), "failure_reason_code"
+        )
+        assert sum(sums[BreakdownKind.SENDING_IP].values()) == 3 * 2  # two failed a report
     new = _report(acme, "2019-07-02")  # ids go on from the last one
     with scopes_disabled():
         assert PolicyResult.objects.get(report=new).pk > max(pk for pk, *_ in policies)

@@ -41,7 +41,7 @@ def test_the_domain_page_and_dashboard_show_the_evidence(
     page.goto(live + "/accounts/login/")
     page.get_by_label("Email").fill("owner@acme.test")
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Log in").click()
     for path in ("", "dashboard/"):
         page.goto(f"{live}/t/acme/domains/{domain.pk}/{path}")
         card = page.get_by_role("region", name="Readiness to enforce MTA-STS")
