@@ -204,15 +204,35 @@ class Tab:
     page: Page
     errors: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
+    switched: str = ""  # the theme ``switch`` left the page in, if any
 
     def visit(self, url: str) -> None:
         self.errors.clear()
         self.refused.clear()
+        if self.switched:  # back to the context's own colour scheme
+            self.page.emulate_media(color_scheme="null")
+            self.switched = ""
         response = self.page.goto(url, wait_until="load")
         assert response is not None and response.status == 200, (
             f"{url}: {response and response.status}"
         )
         settled(self.page)
+
+    def switch(self, theme: str) -> None:
+        """The system's colour scheme changes to ``theme`` while the page is open: the page
+        follows it live (static/js/theme.js, the charts redraw), as it does for a person
+        whose system turns dark at dusk. One load then serves the checks of both themes."""
+        self.page.emulate_media(color_scheme=theme)  # type: ignore[arg-type]  # one of THEMES
+        self.switched = theme
+        settled(self.page)
+        # Colours change through CSS transitions (Bootstrap's links, buttons): read mid-way
+        # they would be neither theme's. Wait for every running transition to end.
+        self.page.evaluate(
+            "() => Promise.all(document.getAnimations().filter((a) => a instanceof CSSTransition)"
+            "  .map((a) => a.finished.catch(() => {})))"
+        )
+        shown = self.page.evaluate("document.documentElement.dataset.bsTheme")
+        assert shown == theme, f"the page stayed {shown} when the system turned {theme}"
 
 
 def settled(page: Page) -> None:
