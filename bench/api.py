@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import dashboard, servers  # noqa: E402
+from bench import big_tenant, dashboard, servers  # noqa: E402
 
 TARGETS_MS = {"stats_daily": 50.0, "reports": 80.0}
 OUTPUT = ROOT / "var" / "bench" / "api.json"
@@ -32,7 +32,7 @@ CLIENTS = 8
 
 
 def _setup(load: bool) -> None:
-    os.environ.update(dashboard.ENV)
+    os.environ.update(big_tenant.ENV)
     try:
         import django
 
@@ -48,18 +48,18 @@ def _setup(load: bool) -> None:
     if present:  # loaded by an older checkout: bring its schema up to date
         subprocess.run(
             [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-            cwd=ROOT, env={**os.environ, **dashboard.ENV}, check=True,
+            cwd=ROOT, env={**os.environ, **big_tenant.ENV}, check=True,
         )  # fmt: skip
     else:
         if not load:
             sys.exit("Run bench/dashboard.py first (or pass --load for a smaller tenant).")
-        dashboard.prepare()
-        dashboard.load(100_000, 10)
+        big_tenant.prepare()
+        big_tenant.load(100_000, 10)
 
 
 def _load_test(secret: str, path: str) -> float:
     port = servers.free_port()
-    env = {**os.environ, **dashboard.ENV, "API_RATE_LIMIT": "1000000/min"}
+    env = {**os.environ, **big_tenant.ENV, "API_RATE_LIMIT": "1000000/min"}
     server = servers.start(
         [sys.executable, "-m", "gunicorn", "tlsrpt_saas.wsgi", "--bind", f"127.0.0.1:{port}",
          "--workers", "2", "--no-control-socket"],
@@ -94,7 +94,7 @@ def main() -> None:
         ids = list(Domain.objects.filter(tenant=tenant).order_by("pk").values_list("pk", flat=True))
     _, secret = ApiKey.objects.create_key(tenant=tenant, name="bench", scope=KeyScope.READ)
     client = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Bearer {secret}")
-    last = dashboard.LAST_DAY
+    last = big_tenant.LAST_DAY
     window = f"from={last - timedelta(days=89)}&to={last}"
     daily = [f"/api/v1/stats/daily?domain={ids[i * 7 % len(ids)]}&{window}" for i in range(40)]
     reports = [f"/api/v1/reports?domain={ids[i * 11 % len(ids)]}&has_failures=true"

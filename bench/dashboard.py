@@ -1,16 +1,33 @@
-"""Dashboard benchmark: page times on a large tenant, p50 and p95.
+"""Dashboard benchmark: page and API times on a large tenant, warm and cold, p50 and p95.
 
-``python bench/dashboard.py [--scale N] [--quick] [--explain]`` recreates the PostgreSQL
-database ``tlsrpt_bench_dash`` and loads one tenant with 200 verified domains and two
-years of reports (1,000,000 reports, 10,000,000 failure details; ``--quick``: a tenth)
-with COPY, builds the daily rollups from them in SQL, then requests through Django's
-test client, logged in as the owner:
+``python bench/dashboard.py [--scale N | --scales N,M,...] [--quick] [--reuse] [--explain]
+[--purge]`` recreates the PostgreSQL database ``tlsrpt_bench_dash`` and loads one tenant
+("big") with 200 verified domains and two years of reports (1,000,000 reports, 10,000,000
+failure details; ``--quick``: a tenth) with COPY, plus five reports of one policy with
+2,000 failure details each on the last days, builds the daily rollups from them in SQL
+(``bench/big_tenant.py``), then requests through Django's test client, logged in as the
+owner (the API with a read key):
 
 * the tenant overview (30 days, every domain);
 * a domain dashboard for 90 days (a different domain each time);
-* the report list filtered by domain and "has failures";
+* the report list: filtered by domain and "has failures" (``list``), unfiltered, by
+  domain alone and by sending organization;
 * the overview and a domain dashboard for all the years the rollups hold (2019 on):
-  long ranges read the rollups, summed and bucketed in the database.
+  long ranges read the rollups, summed and bucketed in the database;
+* the page of a report with 2,000 failure details;
+* the CSV exports of 90 days of one domain, failure details and daily figures, timed to
+  their last byte; for the domain holding the large reports, each export's size and
+  Python's peak memory while producing it (tracemalloc, in a run of its own: tracing
+  slows what it traces);
+* the API's ``stats/daily`` for one domain over 90 days and the first page of its
+  ``failures`` for the same.
+
+Each is timed warm (the connection kept, as ``CONN_MAX_AGE`` keeps it) and cold, fewer
+times: before each cold request Django's connections are closed and a new one is opened
+and reset (``DISCARD ALL``, as a pool resets a server connection), so the request meets a
+new PostgreSQL backend with empty catalog and plan caches; the connection's set-up itself
+is not in the figure. The load average and CPUs are printed before timing: the figures
+want the machine to themselves.
 
 ``--scale N`` sizes the data in units of 100,000 reports (each of 10 failure details)
 and 20 domains: 10, the default, is the above; 100 is 10,000,000 reports and 100,000,000
@@ -18,416 +35,400 @@ failure details over 2,000 domains of 200 tenants, the timed tenant ("big") keep
 200 domains, so that its pages are read from tables ten times as large; a fraction (0.1)
 makes a smoke test. It prints the load time and each table's and its indexes' sizes (a
 partitioned table's summed over its partitions, which are made for every loaded month).
+``--database`` names another database for a single scale. ``--scales 10,100`` runs the
+whole benchmark once for each scale, smallest first, each in a process and a database of
+its own (``tlsrpt_bench_dash_s10``, ``tlsrpt_bench_dash_s100``), then compares: each
+page's warm p95 at each scale, flat when the largest scale's is at most 1.3 times the
+smallest's. ``--reuse`` times the data loaded last time (each scale's, with ``--scales``).
 
-Targets on 2 cores: dashboard p95 <= 100 ms, overview <= 150 ms, list <= 100 ms; over
-all years: overview <= 600 ms, dashboard <= 200 ms.
-``--explain`` prints the plans of the dashboard's and the list's queries.
+Targets (p95, warm, 2 cores; issue 19): dashboard <= 100 ms, overview <= 150 ms, report
+list <= 100 ms (every filter above); over all years: overview <= 600 ms, dashboard <= 200
+ms; API ``stats/daily`` <= 50 ms. The report page, the exports and the API's failures have
+none: their figures are printed with "-". ``--explain`` prints the plans of each page's
+two slowest queries; ``--purge``, last, times the retention purge of the oldest month.
+Figures go to ``var/bench/dashboard.json``, one entry per scale.
 """
 
 import argparse
 import json
 import os
-import random
+import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
-from datetime import UTC, date, datetime, timedelta
+import tracemalloc
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
-if TYPE_CHECKING:  # Django is set up by main(), after the environment is set
-    from django.db.backends.utils import CursorWrapper
+if TYPE_CHECKING:  # Django is set up by run_scale(), after the environment is set
     from django.test import Client
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-DB = "tlsrpt_bench_dash"
-ENV = {
-    "DJANGO_SETTINGS_MODULE": "tlsrpt_saas.settings",
-    "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DB}",
-    "REDIS_URL": "redis://127.0.0.1:6379/13",
-    "SECRET_KEY": "bench",
-    "DNS_NAMESERVERS": "127.0.0.1",
-    "DNS_PORT": "9",
-    "LOG_LEVEL": "WARNING",
-}
+from bench import big_tenant  # noqa: E402
+from bench.big_tenant import LAST_DAY  # noqa: E402
+
 TARGETS_MS = {"dashboard": 100.0, "overview": 150.0, "list": 100.0,
-              "overview-years": 600.0, "dashboard-years": 200.0}  # fmt: skip
-DOMAINS = 200  # of the timed tenant
-REPORTS_PER_SCALE = 100_000
-DOMAINS_PER_SCALE = 20
-TENANTS_PER_SCALE = 2  # past scale 10: 200 tenants at 100
-SIZED = ("reports_report", "reports_policyresult", "reports_failuredetail",
-         "reports_dailystat", "reports_dailyfailure", "reports_dailybreakdown")  # fmt: skip
-DAYS = 730
-LAST_DAY = date(2026, 11, 28)
-ORGS = ["Google Inc.", "Microsoft Corporation", "Mail.Ru", "Yahoo Inc."]
-RESULTS = ["certificate-expired", "starttls-not-supported", "validation-failure",
-           "certificate-host-mismatch", "sts-policy-fetch-error"]  # fmt: skip
-# Reason codes as reporters write them (OpenSSL names and others); one in five has none.
-REASONS = ["X509_V_ERR_CERT_HAS_EXPIRED", "", "X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
-           "X509_V_ERR_HOSTNAME_MISMATCH", "sts_webpki_invalid"]  # fmt: skip
+              "overview-years": 600.0, "dashboard-years": 200.0,
+              "list-all": 100.0, "list-domain": 100.0, "list-org": 100.0,
+              "api-stats-daily": 50.0}  # fmt: skip
+COLD_REQUESTS = 10  # a new connection each: fewer than warm, to keep the run short
+FLAT = 1.3  # largest scale's p95 over the smallest's
 OUTPUT = ROOT / "var" / "bench" / "dashboard.json"
-GZ_EMPTY = bytes.fromhex("1f8b08000000000000ff030000000000000000")  # gzip of b""
 
 
-def prepare() -> None:
-    import psycopg
-
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as c:
-        c.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
-        c.execute(f"CREATE DATABASE {DB}")
-    env = {**os.environ, **ENV}
-    for args in (["migrate", "--noinput", "-v", "0"],
-                 ["collectstatic", "--noinput", "-v", "0"],
-                 ["createtenant", "big", "--owner", "owner@big.example"]):  # fmt: skip
-        subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True,
-                       stdout=subprocess.DEVNULL)  # fmt: skip
-    os.environ.update(ENV)
-    import django
-
-    django.setup()
+@dataclass(frozen=True)
+class Page:
+    name: str
+    urls: list[str]
+    client: "Client"  # the owner's session, or the API's read key
 
 
-def load(reports: int, details_per_policy: int, domains: int = DOMAINS, tenants: int = 1) -> dict:
-    """Load ``reports`` over ``domains`` domains: the first ``DOMAINS`` are the timed
-    tenant's, the others are dealt out to the ``tenants - 1`` other tenants."""
-    from django.db import connection
-    from django.utils import timezone as dj_tz
-    from django_scopes import scopes_disabled
+def pages_of(web: "Client", api: "Client", ids: list[int], large: list[int]) -> list[Page]:
+    """The timed requests: ``ids`` are the tenant's domains, ``large`` the large reports."""
+    window = f"from={LAST_DAY - timedelta(days=89)}&to={LAST_DAY}"
+    month = f"from={LAST_DAY - timedelta(days=29)}&to={LAST_DAY}"
+    years = f"from=2019-01-01&to={LAST_DAY}"
 
-    from accounts.models import Tenant
-    from domains.models import Domain
-    from reports.ingest.partitions import month_start, partitions_ensure
+    def domain(i: int, step: int = 7) -> int:  # a different domain each time
+        return ids[i * step % len(ids)]
 
-    first_day = LAST_DAY - timedelta(days=DAYS - 1)
-    months = (LAST_DAY.year - first_day.year) * 12 + LAST_DAY.month - first_day.month
-    partitions_ensure(today=month_start(first_day), ahead=months)  # nothing off PostgreSQL
-    with scopes_disabled():
-        tenant = Tenant.objects.get(slug="big")
-        owners = [tenant] * min(domains, DOMAINS)
-        others = Tenant.objects.bulk_create(
-            Tenant(name=f"Tenant {n}", slug=f"t{n:04}") for n in range(1, tenants)
-        )
-        owners += [others[n % len(others)] if others else tenant
-                   for n in range(max(0, domains - DOMAINS))]  # fmt: skip
-        Domain.objects.bulk_create(
-            Domain(tenant=owner, name=f"d{i:03}.example.com", verified_at=dj_tz.now(),
-                   mx_hosts=[f"mx{j}.d{i:03}.example.com" for j in range(2)])
-            for i, owner in enumerate(owners)
-        )  # fmt: skip
-        domain_ids = list(Domain.objects.order_by("pk").values_list("pk", flat=True))
-    tenant_of = [owner.pk for owner in owners]
-    domains = len(domain_ids)
-    rng = random.Random(8460)
-    start = time.perf_counter()
-    cursor = connection.cursor().cursor
-    report_cols = ("id, tenant_id, organization, report_id, start, \"end\", day, contact_info, "
-                   "raw_json_gz, tls_report_domain, tls_report_submitter, subject_report_id, "
-                   "from_address, email_message_id, dkim_result, dkim_domain, successful, "
-                   "failed, created_at, is_test")  # fmt: skip
-    failed_of: list[int] = []
-    days_of: list[date] = []
-    now = datetime.now(UTC)
-    with cursor.copy(f"COPY reports_report ({report_cols}) FROM STDIN") as copy:
-        for i in range(reports):
-            day = first_day + timedelta(days=(i * DAYS) // reports)
-            begin = datetime(day.year, day.month, day.day, tzinfo=UTC)
-            failed = rng.randrange(0, 30) if rng.random() < 0.6 else 0
-            failed_of.append(failed)
-            days_of.append(day)
-            copy.write_row((
-                i + 1, tenant_of[i % domains], ORGS[i % 4], f"{begin:%Y-%m-%d}_r{i}", begin,
-                begin + timedelta(seconds=86399), day, "", GZ_EMPTY, "", "", "", "", "", "",
-                "", rng.randrange(100, 5000), failed, now, False,
-            ))  # fmt: skip
-    policy_cols = ("id, tenant_id, report_id, domain_id, policy_type, policy_domain, "
-                   "policy_strings, mx_hosts, successful, failed, counted, day")  # fmt: skip
-    with cursor.copy(f"COPY reports_policyresult ({policy_cols}) FROM STDIN") as copy:
-        for i in range(reports):
-            d = i % domains
-            copy.write_row((
-                i + 1, tenant_of[d], i + 1, domain_ids[d], "sts" if i % 5 else "tlsa",
-                f"d{d:03}.example.com", "[]", "[]", 1000, failed_of[i], True, days_of[i],
-            ))  # fmt: skip
-    detail_cols = ("tenant_id, policy_id, result_type, sending_mta_ip, receiving_mx_hostname, "
-                   "receiving_mx_helo, receiving_ip, failed_session_count, "
-                   "additional_information, failure_reason_code, day")  # fmt: skip
-    with cursor.copy(f"COPY reports_failuredetail ({detail_cols}) FROM STDIN") as copy:
-        for i in range(reports):
-            d = i % domains
-            for k in range(details_per_policy):
-                copy.write_row((
-                    tenant_of[d], i + 1, RESULTS[(i + k) % 5], f"209.85.{k}.{i % 250}",
-                    f"mx{k % 2}.d{d:03}.example.com", "", "192.0.2.25", 1 + k, "",
-                    REASONS[(i + k) % 5], days_of[i],
-                ))  # fmt: skip
-    for table in ("reports_report", "reports_policyresult"):
-        cursor.execute("SELECT setval(pg_get_serial_sequence(%s, 'id'), %s)", [table, reports])
-    loaded = time.perf_counter() - start
-    _rollups(cursor)
-    cursor.execute("VACUUM ANALYZE")
-    return {"tenant": tenant.pk, "load_s": round(loaded, 1),
-            "total_s": round(time.perf_counter() - start, 1)}  # fmt: skip
+    # The exports start with the first domain: it holds the large reports.
+    return [
+        Page("overview", [f"/t/big/?{month}"] * 20, web),
+        Page("dashboard", [f"/t/big/domains/{domain(i)}/dashboard/?{window}"
+                           for i in range(40)], web),
+        Page("list", [f"/t/big/reports/?domain={domain(i, 11)}&failures=yes"
+                      for i in range(40)], web),
+        Page("overview-years", [f"/t/big/?{years}"] * 10, web),
+        Page("dashboard-years", [f"/t/big/domains/{domain(i)}/dashboard/?{years}"
+                                 for i in range(20)], web),
+        Page("list-all", ["/t/big/reports/"] * 40, web),
+        Page("list-domain", [f"/t/big/reports/?domain={domain(i, 11)}" for i in range(40)], web),
+        Page("list-org", [f"/t/big/reports/?{urlencode({'organization': org})}"
+                          for org in big_tenant.ORGS * 10], web),
+        Page("report-detail", [f"/t/big/reports/{large[i % len(large)]}/"
+                               for i in range(20)], web),
+        Page("csv-failures", [f"/t/big/export/failures.csv?domain={domain(i)}&{window}"
+                              for i in range(10)], web),
+        Page("csv-daily", [f"/t/big/export/daily.csv?domain={domain(i)}&{window}"
+                           for i in range(10)], web),
+        Page("api-stats-daily", [f"/api/v1/stats/daily?domain={domain(i)}&{window}"
+                                 for i in range(40)], api),
+        Page("api-failures", [f"/api/v1/failures?domain={domain(i)}&{window}"
+                              for i in range(40)], api),
+    ]  # fmt: skip
 
 
-def _rollups(cursor: "CursorWrapper") -> None:
-    """The rollups ingest would have built, computed from the loaded rows in SQL."""
-    cursor.execute(
-        """
-        INSERT INTO reports_dailystat (tenant_id, domain_id, day, organization, policy_type,
-            successful, failed, counted_successful, counted_failed, reports)
-        SELECT p.tenant_id, p.domain_id, r.day, r.organization, p.policy_type,
-            sum(p.successful), sum(p.failed), sum(p.successful), sum(p.failed), count(*)
-        FROM reports_policyresult p JOIN reports_report r ON r.id = p.report_id
-        GROUP BY p.tenant_id, p.domain_id, r.day, r.organization, p.policy_type
-        """
-    )
-    cursor.execute(
-        """
-        INSERT INTO reports_dailyfailure (tenant_id, domain_id, day, policy_type, result_type,
-            receiving_mx, organization, count, counted)
-        SELECT p.tenant_id, p.domain_id, r.day, p.policy_type, f.result_type,
-            f.receiving_mx_hostname, r.organization, sum(f.failed_session_count),
-            sum(f.failed_session_count)
-        FROM reports_failuredetail f JOIN reports_policyresult p ON p.id = f.policy_id
-        JOIN reports_report r ON r.id = p.report_id
-        GROUP BY p.tenant_id, p.domain_id, r.day, p.policy_type, f.result_type,
-            f.receiving_mx_hostname, r.organization
-        """
-    )
-    for kind, column in (("ip", "f.sending_mta_ip"), ("reason", "f.failure_reason_code")):
-        cursor.execute(
-            f"""
-            INSERT INTO reports_dailybreakdown (tenant_id, domain_id, kind, day, value, count,
-                counted)
-            SELECT p.tenant_id, p.domain_id, '{kind}', p.day, {column},
-                sum(f.failed_session_count), sum(f.failed_session_count)
-            FROM reports_failuredetail f JOIN reports_policyresult p
-                ON p.id = f.policy_id AND p.day = f.day
-            WHERE {column} <> ''
-            GROUP BY p.tenant_id, p.domain_id, p.day, {column}
-            """  # noqa: S608 -- the bench's own constants
-        )
+def _fetch(client: "Client", url: str) -> int:
+    """Request ``url`` and read the response to its last byte; its size in bytes."""
+    from django.http import StreamingHttpResponse
+
+    response = client.get(url)
+    if response.status_code != 200:
+        raise RuntimeError(f"{url} answered {response.status_code}")
+    if isinstance(response, StreamingHttpResponse):  # produced as it is read: to its end
+        return sum(len(chunk) for chunk in response.streaming_content)
+    return len(response.content)
 
 
-def sizes() -> list[dict]:
-    """Rows, table and index sizes of the large tables (partitions summed)."""
-    from django.db import connection
-
-    found = []
-    with connection.cursor() as cursor:
-        for table in SIZED:
-            cursor.execute(
-                """
-                WITH t AS (SELECT relid FROM pg_partition_tree(%s::regclass)
-                           UNION SELECT %s::regclass)
-                SELECT coalesce(sum(c.reltuples)
-                        FILTER (WHERE c.reltuples > 0 AND c.relkind <> 'p'), 0),
-                    sum(pg_table_size(t.relid)), sum(pg_indexes_size(t.relid)), count(*) - 1
-                FROM t JOIN pg_class c ON c.oid = t.relid
-                """,
-                [table, table],
-            )
-            rows, data, indexes, parts = cursor.fetchone()
-            found.append({"table": table, "rows": int(rows), "table_mb": round(data / 2**20),
-                          "index_mb": round(indexes / 2**20), "partitions": parts})  # fmt: skip
-    return found
-
-
-def sizes_print(found: list[dict]) -> None:
-    print(f"\n{'table':<24} {'rows':>13} {'table MB':>9} {'index MB':>9} {'partitions':>10}")
-    for t in found:
-        print(f"{t['table']:<24} {t['rows']:>13,} {t['table_mb']:>9,} {t['index_mb']:>9,} "
-              f"{t['partitions']:>10}")  # fmt: skip
-
-
-def purge_month() -> dict:
-    """The retention purge of the oldest loaded month, timed, while another connection
-    goes on storing policies with 10 failure details each (as ingest would): how many it
-    stored meanwhile and its slowest one show whether the purge held it up."""
-    import threading
-
-    import psycopg
-    from django.conf import settings
-
-    from reports.ingest.partitions import month_start
-    from reports.ingest.retention import purge_expired
-
-    first_day = LAST_DAY - timedelta(days=DAYS - 1)
-    cutoff = month_start(first_day, 1)
-    now = datetime(cutoff.year, cutoff.month, cutoff.day, 12, tzinfo=UTC)
-    now += timedelta(days=settings.REPORT_RETENTION_DAYS)
-    done = threading.Event()
-    stored: list[float] = []
-
-    def store() -> None:
-        with psycopg.connect(f"postgresql://postgres@127.0.0.1:5432/{DB}", autocommit=True) as c:
-            latest = c.execute(
-                "SELECT tenant_id, domain_id, report_id FROM reports_policyresult "
-                "WHERE day = %s ORDER BY id DESC LIMIT 1",
-                [LAST_DAY],
-            ).fetchone()
-            assert latest, "no report on the last day"
-            tenant_id, domain_id, report = latest
-            while not done.is_set():
-                begin = time.perf_counter()
-                with c.transaction():
-                    row = c.execute(
-                        "INSERT INTO reports_policyresult (tenant_id, report_id, domain_id, "
-                        "policy_type, policy_domain, policy_strings, mx_hosts, successful, "
-                        "failed, counted, day) VALUES (%s, %s, %s, 'sts', '', '[]', '[]', 1, 1, "
-                        "true, %s) RETURNING id",
-                        [tenant_id, report, domain_id, LAST_DAY],
-                    ).fetchone()
-                    policy = row[0] if row else None
-                    c.cursor().executemany(
-                        "INSERT INTO reports_failuredetail (tenant_id, policy_id, result_type, "
-                        "sending_mta_ip, receiving_mx_hostname, receiving_mx_helo, receiving_ip, "
-                        "failed_session_count, additional_information, failure_reason_code, day) "
-                        "VALUES (%s, %s, 'certificate-expired', '', '', '', '', 1, '', '', %s)",
-                        [(tenant_id, policy, LAST_DAY)] * 10,
-                    )
-                stored.append(time.perf_counter() - begin)
-
-    storing = threading.Thread(target=store)
-    storing.start()
-    time.sleep(1)
-    before = len(stored)
-    begin = time.perf_counter()
-    purged = purge_expired(seconds=600, now=now)
-    seconds = time.perf_counter() - begin
-    during = stored[before:]
-    done.set()
-    storing.join()
-    return {"month": f"{first_day:%Y-%m}", "seconds": round(seconds, 2),
-            "partitions_dropped": purged.partitions, "reports_deleted": purged.reports,
-            "stored_during": len(during),
-            "slowest_store_ms": round(1000 * max(during, default=0.0), 1)}  # fmt: skip
-
-
-def timings(client: "Client", urls: list[str]) -> dict:
+def timings(client: "Client", urls: list[str], before: Callable[[], None] | None = None) -> dict:
+    """p50 and p95 of requesting ``urls``, ``before`` called ahead of each (untimed)."""
     times = []
     for url in urls:
+        if before:
+            before()
         begin = time.perf_counter()
-        response = client.get(url)
+        _fetch(client, url)
         times.append(1000 * (time.perf_counter() - begin))
-        if response.status_code != 200:
-            raise RuntimeError(f"{url} answered {response.status_code}")
     times.sort()
     p95 = times[int(0.95 * (len(times) - 1))]
     return {"p50_ms": round(statistics.median(times), 1), "p95_ms": round(p95, 1)}
 
 
-def explain(client: "Client", pages: dict[str, list[str]]) -> None:
-    """The plans of each page's two slowest queries, as the page really runs them."""
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
+def _new_connection() -> None:
+    """A new PostgreSQL backend for the next request, as after a pool's restart."""
+    from django.db import connection, connections
 
-    for name, urls in pages.items():
-        with CaptureQueriesContext(connection) as captured:
-            client.get(urls[0])
-        slowest = sorted(captured.captured_queries, key=lambda q: -float(q["time"]))[:2]
-        for query in slowest:
-            if not query["sql"].lstrip().upper().startswith(("SELECT", "WITH")):
-                continue
-            with connection.cursor() as cursor:
-                cursor.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + query["sql"])
-                print(f"\n--- {name}: {query['sql'][:160]}...")
-                for (line,) in cursor.fetchall():
-                    print(line)
+    connections.close_all()
+    with connection.cursor() as cursor:
+        cursor.execute("DISCARD ALL")
+    # DISCARD ALL resets the session's time zone too; Django set it when connecting, as
+    # a pool sets the client's settings again on the server connection it hands out.
+    connection.init_connection_state()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a tenth of the data (scale 1)")
-    parser.add_argument("--scale", type=float, default=10.0,
-                        help="100,000 reports and 20 domains a unit: 10 (default) is 1 M "
-                             "reports, 100 is 10 M over 200 tenants")  # fmt: skip
-    parser.add_argument("--explain", action="store_true", help="print query plans")
-    parser.add_argument("--reuse", action="store_true", help="time the data loaded last time")
-    parser.add_argument("--purge", action="store_true",
-                        help="last, time the purge of the oldest month (drops it)")  # fmt: skip
-    args = parser.parse_args()
-    scale = 1.0 if args.quick else args.scale
-    reports = round(scale * REPORTS_PER_SCALE)
-    domains = max(1, round(scale * DOMAINS_PER_SCALE))
-    tenants = max(1, round(scale * TENANTS_PER_SCALE)) if domains > DOMAINS else 1
-    if args.reuse:
-        os.environ.update(ENV)
-        import django
+def cold_timings(client: "Client", urls: list[str]) -> dict:
+    return timings(client, urls[:COLD_REQUESTS], before=_new_connection)
 
-        django.setup()
+
+def export_measure(client: "Client", url: str) -> dict:
+    """An export's size, and Python's peak allocation while producing and reading it
+    (tracemalloc sees Python's allocations only: libpq's buffers are not counted)."""
+    tracemalloc.start()
+    try:
+        size = _fetch(client, url)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return {"url": url, "kb": round(size / 1024), "peak_mb": round(peak / 2**20, 2)}
+
+
+def machine() -> dict:
+    load = os.getloadavg()
+    print(f"\nLoad average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} CPUs "
+          "(benchmarks want the machine to themselves)", flush=True)  # fmt: skip
+    return {"load_average": [round(n, 2) for n in load], "cpus": os.cpu_count()}
+
+
+def scale_sizes(scale: float) -> tuple[int, int, int]:
+    """Reports, domains and tenants of a scale."""
+    reports = round(scale * big_tenant.REPORTS_PER_SCALE)
+    domains = max(1, round(scale * big_tenant.DOMAINS_PER_SCALE))
+    # Other tenants only once the timed tenant's 200 domains are taken.
+    tenants = max(1, round(scale * big_tenant.TENANTS_PER_SCALE))
+    return reports, domains, (tenants if domains > big_tenant.DOMAINS else 1)
+
+
+def data_ready(scale: float, database: str, reuse: bool) -> tuple[int, dict]:
+    """Django set up on ``database``, loaded now or as loaded before (``reuse``): the
+    reports it holds and the load's figures."""
+    reports, domains, tenants = scale_sizes(scale)
+    if reuse:
+        big_tenant.setup(database)
         from django_scopes import scopes_disabled
 
         from reports.models import Report
 
         with scopes_disabled():
-            reports, loaded = Report.objects.count(), {"reused": True}
-    else:
-        prepare()
-        print(f"Loading {reports:,} reports and {10 * reports:,} failure details over "
-              f"{domains:,} domains of {tenants} tenants...", flush=True)  # fmt: skip
-        loaded = load(reports, 10, domains, tenants)
-        print(f"Loaded in {loaded['load_s']} s (with rollups and ANALYZE {loaded['total_s']} s)")
-    table_sizes = sizes()
-    sizes_print(table_sizes)
+            return Report.objects.count(), {"reused": True}
+    big_tenant.prepare(database)
+    print(f"Loading {reports:,} reports and {10 * reports:,} failure details over "
+          f"{domains:,} domains of {tenants} tenants into {database}...", flush=True)  # fmt: skip
+    loaded = big_tenant.load(reports, 10, domains, tenants)
+    print(f"Loaded in {loaded['load_s']} s (with rollups and ANALYZE {loaded['total_s']} s)")
+    return reports, loaded
 
+
+def clients() -> tuple["Client", "Client"]:
+    """The owner's browser, and an API client with a read key of the tenant."""
     from django.test import Client
     from django_scopes import scopes_disabled
 
-    from accounts.models import User
+    from accounts.models import ApiKey, KeyScope, Tenant, User
+
+    web = Client(HTTP_HOST="127.0.0.1")
+    web.force_login(User.objects.get(email="owner@big.example"))
+    with scopes_disabled():
+        tenant = Tenant.objects.get(slug="big")
+    _, secret = ApiKey.objects.create_key(tenant=tenant, name="bench", scope=KeyScope.READ)
+    return web, Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Bearer {secret}")
+
+
+def pages_time(pages: list[Page]) -> dict[str, dict]:
+    """Each page warm, then cold, with its target."""
+    for page in pages:  # warm-up: templates compiled, connections open
+        timings(page.client, page.urls[:3])
+    results = {page.name: timings(page.client, page.urls) for page in pages}
+    for page in pages:
+        cold = cold_timings(page.client, page.urls)
+        results[page.name].update(cold_p50_ms=cold["p50_ms"], cold_p95_ms=cold["p95_ms"])
+    for name, r in results.items():
+        r["target_ms"] = TARGETS_MS.get(name)
+    return results
+
+
+def run_scale(scale: float, database: str, *, reuse: bool, explain: bool, purge: bool) -> dict:
+    """Load (or reuse) one scale's data, time every page: the scale's figures."""
+    reports, loaded = data_ready(scale, database, reuse)
+    table_sizes = big_tenant.sizes()
+    big_tenant.sizes_print(table_sizes)
+    from django_scopes import scopes_disabled
+
     from domains.models import Domain
 
     with scopes_disabled():
-        ids = list(
-            Domain.objects.filter(tenant__slug="big").order_by("pk").values_list("pk", flat=True)
-        )
+        domains = Domain.objects.filter(tenant__slug="big").order_by("pk")
+        ids = list(domains.values_list("pk", flat=True))
+    large = big_tenant.large_reports()
     # Pages are served as gunicorn's workers serve them: the application loaded and
     # warmed by its WSGI module, which then freezes what it loaded out of the collector.
     import tlsrpt_saas.wsgi  # noqa: F401
 
-    client = Client(HTTP_HOST="127.0.0.1")
-    client.force_login(User.objects.get(email="owner@big.example"))
-    window = f"from={LAST_DAY - timedelta(days=89)}&to={LAST_DAY}"
-    month = f"from={LAST_DAY - timedelta(days=29)}&to={LAST_DAY}"
-    pages = {
-        "overview": [f"/t/big/?{month}"] * 20,
-        "dashboard": [f"/t/big/domains/{ids[i * 7 % len(ids)]}/dashboard/?{window}"
-                      for i in range(40)],
-        "list": [f"/t/big/reports/?domain={ids[i * 11 % len(ids)]}&failures=yes"
-                 for i in range(40)],
-        "overview-years": [f"/t/big/?from=2019-01-01&to={LAST_DAY}"] * 10,
-        "dashboard-years": [f"/t/big/domains/{ids[i * 7 % len(ids)]}/dashboard/"
-                            f"?from=2019-01-01&to={LAST_DAY}" for i in range(20)],
-    }  # fmt: skip
-    for urls in pages.values():  # warm-up: templates compiled, connections open
-        timings(client, urls[:3])
-    results = {name: timings(client, urls) for name, urls in pages.items()}
+    web, api = clients()
+    pages = pages_of(web, api, ids, large)
+    entry: dict[str, Any] = {"scale": scale, "database": database, "reports": reports,
+                             "load": loaded, "sizes": table_sizes}  # fmt: skip
+    entry["machine"] = machine()  # just before timing: how busy the machine is
+    entry["pages"] = pages_time(pages)
+    entry["exports"] = {page.name: export_measure(web, page.urls[0])
+                        for page in pages if page.name.startswith("csv-")}  # fmt: skip
+    results_print(entry, len(ids))
+    if explain:
+        explain_print(pages)
+    if purge:
+        entry["purge"] = big_tenant.purge_month()
+        big_tenant.purge_print(entry["purge"])
+    return entry
 
-    print(f"\nPages on {reports:,} reports, {10 * reports:,} failure details, {len(ids)} domains "
-          f"of the timed tenant")  # fmt: skip
-    print(f"{'page':<16} {'p50 ms':>8} {'p95 ms':>8} {'target':>8} {'ratio':>6}  result")
-    for name, r in results.items():
-        target = TARGETS_MS[name]
-        ratio = target / r["p95_ms"]
-        verdict = "pass" if r["p95_ms"] <= target else "FAIL"
-        print(f"{name:<16} {r['p50_ms']:>8} {r['p95_ms']:>8} {target:>8} {ratio:>5.2f}x  {verdict}")
+
+def results_print(entry: dict, domains: int) -> None:
+    reports = entry["reports"]
+    print(
+        f"\nPages on {reports:,} reports, {10 * reports:,} failure details, {domains} domains "
+        f"of the timed tenant (cold: {COLD_REQUESTS} requests, each on a new connection)"
+    )
+    print(f"{'page':<16} {'p50 ms':>8} {'p95 ms':>8} {'target':>8} {'ratio':>6}  result "
+          f"{'cold p50':>9} {'cold p95':>9}")  # fmt: skip
+    for name, r in entry["pages"].items():
+        target = r["target_ms"]
+        if target is None:
+            judged = f"{'-':>8} {'-':>6}  {'-':<6}"
+        else:
+            verdict = "pass" if r["p95_ms"] <= target else "FAIL"
+            judged = f"{target:>8} {target / r['p95_ms']:>5.2f}x  {verdict:<6}"
+        print(f"{name:<16} {r['p50_ms']:>8} {r['p95_ms']:>8} {judged} "
+              f"{r['cold_p50_ms']:>9} {r['cold_p95_ms']:>9}")  # fmt: skip
+    print("\nCSV exports of 90 days of the domain holding the large reports")
+    print(f"{'export':<16} {'KB':>8} {'peak MB':>8}")
+    for name, e in entry["exports"].items():
+        print(f"{name:<16} {e['kb']:>8,} {e['peak_mb']:>8}")
+
+
+def explain_print(pages: list[Page]) -> None:
+    """The plans of each page's two slowest queries, as the page really runs them."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for page in pages:
+        with CaptureQueriesContext(connection) as captured:
+            _fetch(page.client, page.urls[0])
+        slowest = sorted(captured.captured_queries, key=lambda q: -float(q["time"]))[:2]
+        for query in slowest:
+            if not (sql := _explainable(query["sql"])):
+                continue
+            with connection.cursor() as cursor:
+                cursor.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + sql)
+                print(f"\n--- {page.name}: {query['sql'][:160]}...")
+                for (line,) in cursor.fetchall():
+                    print(line)
+
+
+# An iterator()'s query (the exports'), which Django declares as a server-side cursor.
+_DECLARE = re.compile(r'DECLARE\s+"[^"]+"\s+NO SCROLL CURSOR\s+(WITH(OUT)? HOLD\s+)?FOR\s+')
+
+
+def _explainable(sql: str) -> str | None:
+    """The query to explain: a read, taken out of its cursor's DECLARE; None for others."""
+    sql = _DECLARE.sub("", sql.lstrip(), count=1)
+    return sql if sql.upper().startswith(("SELECT", "WITH")) else None
+
+
+def scale_database(scale: float) -> str:
+    """A scale's own database: tlsrpt_bench_dash_s10, tlsrpt_bench_dash_s0_1."""
+    return f"{big_tenant.DB}_s{scale:g}".replace(".", "_")
+
+
+def run_scales(scales: list[float], args: argparse.Namespace) -> list[dict]:
+    """Each scale in a process of its own, as a single run would be: nothing loaded or
+    frozen by one scale stays in memory for the next."""
+    flags = [f"--{name}" for name in ("reuse", "explain", "purge") if getattr(args, name)]
+    entries = []
+    with tempfile.TemporaryDirectory() as directory:
+        for scale in scales:
+            print(f"\n=== Scale {scale:g} ({scale_database(scale)})", flush=True)
+            entry = Path(directory) / f"{scale:g}.json"
+            command = [sys.executable, __file__, "--scale", str(scale), "--database",
+                       scale_database(scale), "--entry", str(entry), *flags]  # fmt: skip
+            subprocess.run(command, check=True)
+            entries.append(json.loads(entry.read_text()))
+    return entries
+
+
+def flatness(entries: list[dict]) -> dict[str, dict]:
+    """Each page's warm p95 at each scale, and the largest scale's over the smallest's: a
+    page that reads only what it shows takes as long whatever the tables hold."""
+    smallest, largest = entries[0]["pages"], entries[-1]["pages"]
+    return {
+        name: {
+            "p95_ms": {f"{e['scale']:g}": e["pages"][name]["p95_ms"] for e in entries},
+            "ratio": round(largest[name]["p95_ms"] / smallest[name]["p95_ms"], 2),
+        }
+        for name in smallest
+    }
+
+
+def flatness_print(flat: dict[str, dict], entries: list[dict]) -> None:
+    scales = list(next(iter(flat.values()))["p95_ms"])
+    print(
+        f"\nWarm p95 ms by scale; flat when the largest scale's is at most {FLAT}x the smallest's"
+    )
+    print(f"{'page':<16} " + " ".join(f"{'s' + s:>9}" for s in scales) + "  ratio  result")
+    for name, f in flat.items():
+        verdict = "pass" if f["ratio"] <= FLAT else "FAIL"
+        p95 = " ".join(f"{f['p95_ms'][s]:>9}" for s in scales)
+        print(f"{name:<16} {p95} {f['ratio']:>5.2f}x  {verdict}")
+    # A busy machine, not the data, may be what differs between two scales' runs.
+    loads = " ".join(f"{e['machine']['load_average'][0]:>9}" for e in entries)
+    print(f"{'(load average)':<16} {loads}")
+
+
+def output_write(entries: list[dict], flat: dict | None = None) -> None:
+    document: dict = {"scales": entries}
+    if flat:
+        document["flatness"] = {"limit": FLAT, "pages": flat}
     OUTPUT.parent.mkdir(parents=True, exist_ok=True)
-    OUTPUT.write_text(json.dumps({"reports": reports, "scale": scale, "load": loaded,
-                                  "sizes": table_sizes, "pages": results}, indent=2))  # fmt: skip
+    OUTPUT.write_text(json.dumps(document, indent=2))
     print(f"\nFigures written to {OUTPUT.relative_to(ROOT)}")
-    if args.explain:
-        explain(client, pages)
-    if args.purge:
-        purge = purge_month()
-        print(f"\nPurge of {purge['month']}: {purge['seconds']} s, "
-              f"{purge['partitions_dropped']} partitions dropped, {purge['reports_deleted']:,} "
-              f"reports deleted; meanwhile {purge['stored_during']} policies of 10 failure "
-              f"details stored, the slowest in {purge['slowest_store_ms']} ms")  # fmt: skip
-        OUTPUT.write_text(json.dumps({**json.loads(OUTPUT.read_text()), "purge": purge}, indent=2))
+
+
+def scales_parse(text: str) -> list[float]:
+    return sorted(float(part) for part in text.split(","))
+
+
+def arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a tenth of the data (scale 1)")
+    parser.add_argument("--scale", type=float, default=10.0,
+                        help="100,000 reports and 20 domains a unit: 10 (default) is 1 M "
+                             "reports, 100 is 10 M over 200 tenants")  # fmt: skip
+    parser.add_argument("--scales", type=scales_parse,
+                        help="several scales, comma-separated, each in its own database, "
+                             "compared at the end")  # fmt: skip
+    parser.add_argument("--database", help=f"a single scale's database (default {big_tenant.DB})")
+    parser.add_argument("--explain", action="store_true", help="print query plans")
+    parser.add_argument("--reuse", action="store_true", help="time the data loaded last time")
+    parser.add_argument("--purge", action="store_true",
+                        help="last, time the purge of the oldest month (drops it)")  # fmt: skip
+    parser.add_argument("--entry", type=Path, help=argparse.SUPPRESS)  # --scales' child: its JSON
+    args = parser.parse_args()
+    if args.scales and (args.database or args.quick):
+        parser.error("--scales names its databases and sizes itself")
+    return args
+
+
+def main() -> None:
+    args = arguments()
+    if args.scales:
+        entries = run_scales(args.scales, args)
+        flat = flatness(entries)
+        flatness_print(flat, entries)
+        output_write(entries, flat)
+        return
+    scale = 1.0 if args.quick else args.scale
+    database = args.database or big_tenant.DB
+    entry = run_scale(scale, database, reuse=args.reuse, explain=args.explain, purge=args.purge)
+    if args.entry:
+        args.entry.write_text(json.dumps(entry))
+    else:
+        output_write([entry])
 
 
 if __name__ == "__main__":
