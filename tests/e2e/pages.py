@@ -94,7 +94,7 @@ VARIANTS: dict[str, tuple[str, Callable[[DemoSite], dict[str, object]]]] = {
 TENANT_PAGES = sorted(
     [name for name, method in ROUTES if method == "get" and name not in NOT_PAGES] + list(VARIANTS)
 )
-# Signed in, outside a tenant (as tests/e2e/test_csp.py's ACCOUNT_PAGES).
+# Signed in, outside a tenant.
 ACCOUNT_PAGES = {
     "home": "/",
     "tenant_new": "/t/new/",

@@ -1,28 +1,18 @@
 """The Content-Security-Policy in a real browser: enforced, and nothing of ours refused.
 
 Every e2e test fails on a refusal (tests/e2e/conftest.py); these check that the watch
-sees one, and walk the pages no other test opens: the API's documentation.
+sees one, and walk the pages no other test opens: the API's documentation. Every page of
+the access table and the account pages is loaded, in both themes and three widths, by
+tests/e2e/test_page_quality.py, which fails on any refusal or script error.
 """
 
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.accounts.test_access import ROUTES, objects, url
-from tests.factories import PASSWORD
-
 pytestmark = pytest.mark.django_db(transaction=True)
 expect.set_options(timeout=15_000)
 
 REDOC_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
-# Pages of a signed-in person outside a tenant (the tenant's come from the access table).
-ACCOUNT_PAGES = [
-    "/",
-    "/t/new/",
-    "/accounts/email/",
-    "/accounts/password/change/",
-    "/accounts/2fa/",
-    "/accounts/2fa/totp/activate",
-]
 
 
 def test_an_injected_inline_script_is_refused_and_seen(
@@ -89,34 +79,3 @@ def test_redoc_renders_the_api_under_the_policy(
     # Redoc shows its maker's logo from a CDN; the policy keeps the page from fetching it.
     assert csp_violations == [f"img-src refused {REDOC_LOGO} on {live}/api/v1/docs/redoc/ (?:0): "]
     csp_violations.clear()
-
-
-def test_every_page_loads_under_the_policy(
-    browser: Browser, live: str, csp_violations: list[str]
-) -> None:
-    o = objects("acme")
-    paths = [
-        url(name, o, kwargs_of)
-        for (name, method), (_, kwargs_of, _) in sorted(ROUTES.items())
-        if method == "get"
-    ]
-    page = browser.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(f"{page.url}: {e}"))
-    page.goto(f"{live}/accounts/login/")
-    page.get_by_label("Email").fill("owner@acme.test")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page).not_to_have_url(f"{live}/accounts/login/")
-
-    for path in paths + ACCOUNT_PAGES:
-        fetched = page.request.get(live + path)
-        assert fetched.ok, path
-        if not fetched.headers["content-type"].startswith("text/html"):
-            continue  # a file to download (CSV, raw report), not a page
-        response = page.goto(live + path, wait_until="load")
-        assert response is not None and response.ok, path
-    page.goto(f"{live}/accounts/login/")  # the last page's reports reach the test
-
-    assert errors == []
-    assert csp_violations == []

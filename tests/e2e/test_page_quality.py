@@ -4,7 +4,8 @@ Each page of the access table (HTML pages; downloads and partials are listed wit
 reason in ``pages.NOT_PAGES``), the account pages and the signed-out ones, on the demo
 tenant as its owner: no sideways scroll, no visible element past the right edge (what
 scrolls inside ``.table-responsive`` or another overflow container is fine), no console
-error, nothing refused by the Content-Security-Policy. A full-page screenshot of each is
+error, nothing refused by the Content-Security-Policy; and the one layout: the main
+navigation, one page title, breadcrumbs (``LAYOUT``). A full-page screenshot of each is
 kept under ``var/test-artifacts/screenshots/pages/<page>-<theme>-<width>.jpeg``.
 """
 
@@ -73,13 +74,43 @@ def test_the_page_fits_and_loads_cleanly(
     tab = tabs.get("light", width, signed_in=signed_in(page))
 
     tab.visit(demo_site.url + page_path(demo_site, page))
-    problems = []
+    problems = _layout_problems(tab, page)
     for theme in THEMES:
         if theme != "light":
             tab.switch(theme)
         shot = _screenshot(tab.page, f"{page}-{theme}-{width}")
         problems += [f"{theme} ({shot.name}): {p}" for p in _problems(tab)]
     assert not problems, f"{page} ({width} px):\n" + "\n".join(problems)
+
+
+# The one layout (issue 18): the main navigation, one page title, and where a signed-in
+# page sits (breadcrumbs), except on the landing page and the entrance cards (log in, sign
+# up, and the password asked again before two-factor set-up: mfa_activate_totp).
+LAYOUT = """
+() => {
+  const nav = document.querySelector("nav[aria-label='Main']");
+  const h1 = [...document.querySelectorAll("h1")];
+  return {
+    nav: !!nav && nav.getBoundingClientRect().height > 0,
+    titles: h1.length,
+    titleShown: h1.length > 0 && h1[0].getBoundingClientRect().height > 0,
+    crumbs: document.querySelectorAll("nav[aria-label='Breadcrumb'] .breadcrumb-item").length,
+    entrance: !!document.querySelector(".entrance-card"),
+  };
+}
+"""
+
+
+def _layout_problems(tab: Tab, page: str) -> list[str]:
+    layout = tab.page.evaluate(LAYOUT)
+    problems = []
+    if not layout["nav"]:
+        problems.append("no main navigation shown")
+    if layout["titles"] != 1 or not layout["titleShown"]:
+        problems.append(f"{layout['titles']} page titles (h1), not one shown")
+    if page != "home" and not layout["entrance"] and not layout["crumbs"]:
+        problems.append("no breadcrumbs")
+    return problems
 
 
 def _problems(tab: Tab) -> list[str]:
