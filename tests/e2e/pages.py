@@ -105,6 +105,23 @@ ACCOUNT_PAGES = {
 }
 SIGNED_OUT_PAGES = {"account_login": "/accounts/login/", "account_signup": "/accounts/signup/"}
 ALL_PAGES = TENANT_PAGES + sorted(ACCOUNT_PAGES) + sorted(SIGNED_OUT_PAGES)
+# axe-core with the WCAG 2.0/2.1 A and AA rules: its serious and critical violations, each
+# with the rule, its impact, the first elements and the rule's help page.
+AXE_WIDTH = 1024
+RUN_AXE = """
+async () => {
+  const result = await axe.run(document, {
+    runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
+    resultTypes: ["violations"],
+  });
+  return result.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => ({
+      id: v.id, impact: v.impact, help: v.help, helpUrl: v.helpUrl, count: v.nodes.length,
+      targets: v.nodes.slice(0, 6).map((n) => n.target.join(" ")),
+    }));
+}
+"""
 # The pages the keyboard and the eye care most about.
 MAIN_PAGES = ["tenant_home", "domain_dashboard", "report_detail", "inbound_log"]
 

@@ -1,9 +1,9 @@
-"""Accessibility: axe-core on every page in both themes, and the main flows by keyboard.
+"""Accessibility: the main flows by keyboard, and axe kept to the test's side.
 
-axe-core (tests/vendor, never served) runs with the WCAG 2.0/2.1 A and AA rules on each
-page of ``pages.ALL_PAGES`` at 1,024 px; a serious or critical violation fails the page,
-naming the rule, its impact, the elements and the rule's help page. axe is loaded as an
-init script: the page's policy rightly refuses it as an inline ``<script>`` (checked below).
+axe-core (tests/vendor, never served) runs on every page in both themes within
+tests/e2e/test_page_quality.py (``pages.RUN_AXE``, at ``pages.AXE_WIDTH``). It is loaded as
+an init script: the page's policy rightly refuses it as an inline ``<script>`` (checked
+below).
 
 By keyboard alone: the skip link leads into the content; from the overview, Tab reaches a
 domain's dashboard link and Enter opens it; there, Tab reaches the theme switch (Enter
@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect
 
-from tests.e2e.pages import ALL_PAGES, AXE, THEMES, DemoSite, Tab, Tabs, page_path, signed_in
+from tests.e2e.pages import AXE, DemoSite, Tab, Tabs, page_path
 
 # The tests only read the module's demo tenant (``demo_site``); the mark has the test
 # database created, and each test's own transaction is rolled back, leaving the data.
@@ -24,20 +24,6 @@ pytestmark = pytest.mark.django_db
 expect.set_options(timeout=15_000)
 
 WIDTH = 1024
-RUN_AXE = """
-async () => {
-  const result = await axe.run(document, {
-    runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
-    resultTypes: ["violations"],
-  });
-  return result.violations
-    .filter((v) => v.impact === "serious" || v.impact === "critical")
-    .map((v) => ({
-      id: v.id, impact: v.impact, help: v.help, helpUrl: v.helpUrl, count: v.nodes.length,
-      targets: v.nodes.slice(0, 6).map((n) => n.target.join(" ")),
-    }));
-}
-"""
 # The focused element, and whether it shows it: an outline or a box shadow.
 FOCUSED = """
 () => {
@@ -58,28 +44,6 @@ FOCUSED = """
   };
 }
 """
-
-
-@pytest.mark.parametrize("page", ALL_PAGES)
-def test_the_page_has_no_serious_accessibility_violation(
-    demo_site: DemoSite, tabs: Tabs, page: str
-) -> None:
-    """In the light theme, then in the dark one the page turns to with the system's."""
-    tab = tabs.get("light", WIDTH, signed_in=signed_in(page), axe=True)
-    tab.visit(demo_site.url + page_path(demo_site, page))
-
-    found = []
-    for theme in THEMES:
-        if theme != "light":
-            tab.switch(theme)
-        found += [(theme, v) for v in tab.page.evaluate(RUN_AXE)]
-
-    assert not found, f"{page}:\n" + "\n".join(
-        f"- {theme}: {v['id']} ({v['impact']}, {v['count']} element(s)): {v['help']}\n"
-        f"  {', '.join(v['targets'])}\n  {v['helpUrl']}"
-        for theme, v in found
-    )
-    assert not tab.refused, tab.refused
 
 
 def test_axe_as_an_inline_script_tag_is_refused_by_the_policy(

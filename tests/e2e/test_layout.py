@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import connections
 from django.test import Client
 from django.urls import reverse
-from playwright.sync_api import Browser, BrowserContext, Page
+from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize
 
 from accounts.models import Role, Tenant
 from tests.e2e.conftest import Screenshot
@@ -92,7 +92,7 @@ def test_every_account_and_management_page_has_the_one_layout_with_long_names(
     browser: Browser, live: str, screenshot: Screenshot, acme: tuple[Tenant, dict[str, str]]
 ) -> None:
     tenant, pages = acme
-    viewport = {"width": WIDTH, "height": 900}
+    viewport: ViewportSize = {"width": WIDTH, "height": 900}
     context = signed_in(browser, live, tenant, viewport=viewport)
     page = context.new_page()
     errors = watch_errors(page)

@@ -5,8 +5,9 @@ reason in ``pages.NOT_PAGES``), the account pages and the signed-out ones, on th
 tenant as its owner: no sideways scroll, no visible element past the right edge (what
 scrolls inside ``.table-responsive`` or another overflow container is fine), no console
 error, nothing refused by the Content-Security-Policy; and the one layout: the main
-navigation, one page title, breadcrumbs (``LAYOUT``). A full-page screenshot of each is
-kept under ``var/test-artifacts/screenshots/pages/<page>-<theme>-<width>.jpeg``.
+navigation, one page title, breadcrumbs (``LAYOUT``); at 1,024 px, no serious or critical
+violation of WCAG 2.1 AA that axe-core finds (``pages.RUN_AXE``). A full-page screenshot
+of each is kept under ``var/test-artifacts/screenshots/pages/<page>-<theme>-<width>.jpeg``.
 """
 
 from pathlib import Path
@@ -17,6 +18,8 @@ from playwright.sync_api import Page
 from tests.e2e.conftest import ARTIFACTS
 from tests.e2e.pages import (
     ALL_PAGES,
+    AXE_WIDTH,
+    RUN_AXE,
     THEMES,
     WIDTHS,
     DemoSite,
@@ -70,8 +73,10 @@ def test_the_page_fits_and_loads_cleanly(
     demo_site: DemoSite, tabs: Tabs, page: str, width: int
 ) -> None:
     """Loaded in the light theme and checked, then checked again once the system has
-    turned dark (``Tab.switch``: the page follows live, as a person's would)."""
-    tab = tabs.get("light", width, signed_in=signed_in(page))
+    turned dark (``Tab.switch``: the page follows live, as a person's would); at
+    ``AXE_WIDTH``, axe-core checks each theme too."""
+    axe = width == AXE_WIDTH
+    tab = tabs.get("light", width, signed_in=signed_in(page), axe=axe)
 
     tab.visit(demo_site.url + page_path(demo_site, page))
     problems = _layout_problems(tab, page)
@@ -80,6 +85,8 @@ def test_the_page_fits_and_loads_cleanly(
             tab.switch(theme)
         shot = _screenshot(tab.page, f"{page}-{theme}-{width}")
         problems += [f"{theme} ({shot.name}): {p}" for p in _problems(tab)]
+        if axe:
+            problems += [f"{theme}: {v}" for v in _accessibility_problems(tab)]
     assert not problems, f"{page} ({width} px):\n" + "\n".join(problems)
 
 
@@ -127,6 +134,15 @@ def _problems(tab: Tab) -> list[str]:
     tab.errors.clear()  # each theme says its own
     tab.refused.clear()
     return problems
+
+
+def _accessibility_problems(tab: Tab) -> list[str]:
+    """Serious and critical WCAG 2.1 AA violations axe-core finds."""
+    return [
+        f"axe {v['id']} ({v['impact']}, {v['count']} element(s)): {v['help']}\n"
+        f"  {', '.join(v['targets'])}\n  {v['helpUrl']}"
+        for v in tab.page.evaluate(RUN_AXE)
+    ]
 
 
 def _screenshot(page: Page, name: str) -> Path:
