@@ -248,16 +248,6 @@ class DailyBreakdown(models.Model):
                 fields=["domain", "kind", "day", "value"], name="dailybreakdown_unique_key"
             )
         ]
-        indexes = [
-            # The dashboard's breakdowns as an index-only scan (the tenant too: the scoped
-            # manager filters on it). A domain's rows of a long period are spread over about
-            # as many table pages as rows, each day's reports adding theirs: 180 ms for two
-            # years at the benchmark's 10 M details through the table, 17 ms through this.
-            models.Index(
-                fields=["domain", "kind", "day", "value", "tenant", "counted"],
-                name="dailybreakdown_covering",
-            )
-        ]
 
     def __str__(self) -> str:
         return f"{self.domain_id} {self.day} {self.kind}={self.value} x{self.count}"

@@ -50,7 +50,6 @@ class Migration(migrations.Migration):
             ],
             options={
                 'constraints': [models.UniqueConstraint(fields=('domain', 'kind', 'day', 'value'), name='dailybreakdown_unique_key')],
-                'indexes': [models.Index(fields=['domain', 'kind', 'day', 'value', 'tenant', 'counted'], name='dailybreakdown_covering')],
             },
         ),
         migrations.RunSQL(IPS, migrations.RunSQL.noop),
