@@ -191,10 +191,14 @@ def failure_details_matching(
         rows = rows.filter(policy__report__organization=organization)
     if result_type:
         rows = rows.filter(result_type=result_type)
+    # Each side bounded by its own day (a detail's is its policy's), so that both are read
+    # only in the period's months: with a domain, 1,069 -> 49 ms at 10 M details. Not
+    # joined on day as well: the planner then takes the two equalities for independent and
+    # expects a few rows where there are millions (unfiltered, 5 ms -> 2.3 s).
     if start:
-        rows = rows.filter(day__gte=start)  # its policy's day, and its partition's
+        rows = rows.filter(day__gte=start, policy__day__gte=start)
     if end:
-        rows = rows.filter(day__lte=end)
+        rows = rows.filter(day__lte=end, policy__day__lte=end)
     return rows
 
 
