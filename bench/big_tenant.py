@@ -285,7 +285,11 @@ def large_reports() -> list[int]:
 
 
 def _rollups(cursor: "CursorWrapper") -> None:
-    """The rollups ingest would have built, computed from the loaded rows in SQL."""
+    """The rollups ingest would have built, computed from the loaded rows in SQL.
+
+    Each written in the order ingest writes it: day by day, each report's rows together. A
+    GROUP BY alone leaves them in hash order, a domain's rows of two years on about as many
+    table pages as rows, which real ingest never does."""
     cursor.execute(
         """
         INSERT INTO reports_dailystat (tenant_id, domain_id, day, organization, policy_type,
@@ -294,6 +298,7 @@ def _rollups(cursor: "CursorWrapper") -> None:
             sum(p.successful), sum(p.failed), sum(p.successful), sum(p.failed), count(*)
         FROM reports_policyresult p JOIN reports_report r ON r.id = p.report_id
         GROUP BY p.tenant_id, p.domain_id, r.day, r.organization, p.policy_type
+        ORDER BY r.day, min(p.report_id)
         """
     )
     cursor.execute(
@@ -307,11 +312,9 @@ def _rollups(cursor: "CursorWrapper") -> None:
         JOIN reports_report r ON r.id = p.report_id
         GROUP BY p.tenant_id, p.domain_id, r.day, p.policy_type, f.result_type,
             f.receiving_mx_hostname, r.organization
+        ORDER BY r.day, min(p.report_id)
         """
     )
-    # In the order ingest writes them: day by day, each report's rows together (a GROUP BY
-    # alone leaves them in hash order, a domain's rows of two years on as many table pages
-    # as rows, which real ingest never does).
     per_kind = """
         SELECT p.tenant_id, p.domain_id, '{kind}' AS kind, p.day, {column} AS value,
             sum(f.failed_session_count) AS n, min(p.report_id) AS first_report
