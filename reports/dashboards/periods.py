@@ -1,5 +1,5 @@
-"""The period a dashboard page or an export shows: the ``Period`` type, its buckets, the
-part of it raw rows are kept for, and reading it from a query string.
+"""The period a dashboard page or an export shows: the ``Period`` type, its buckets, how
+long its raw rows are kept, and reading it from a query string.
 
 ``?days=7|30|90`` or ``?from=&to=`` (ISO dates, both inclusive); neither: the last 30 days.
 Any range is accepted, however long: the pages read the daily rollups, which are kept
@@ -98,37 +98,19 @@ def bucket_next(start: date, step: str) -> date:
     return start + timedelta(days=1)
 
 
-RAW_MAX_DAYS = 731  # raw rows are read for one domain and at most this many days
-
-
 @dataclass(frozen=True)
-class RawWindow:
-    """The part of a period the raw rows (failure details) are read for.
+class RawRetention:
+    """How long raw rows are kept: reports and their failure details go ``retention_days``
+    after their day (0: never); the rollups stay."""
 
-    Reports and their failure details go ``retention_days`` after their day (0: never);
-    the rollups stay. ``period`` is None when nothing of the period is left.
-    """
-
-    period: Period | None
-    clipped: bool
     retention_days: int
     kept_since: date | None  # the first day whose raw rows are kept; None: all are
 
-    @property
-    def max_days(self) -> int:
-        return RAW_MAX_DAYS
 
-
-def raw_window(period: Period, today: date | None = None) -> RawWindow:
-    """``period`` cut to the raw rows still kept, and to its last ``RAW_MAX_DAYS`` days."""
+def raw_retention(today: date | None = None) -> RawRetention:
     today = today or timezone.now().date()  # the purge cuts on the UTC day
     retention = settings.REPORT_RETENTION_DAYS
-    end = min(period.end, today + timedelta(days=1))  # no report is from later
-    kept_since = today - timedelta(days=retention) if retention > 0 else None
-    start = max(period.start, date.fromordinal(max(1, end.toordinal() - RAW_MAX_DAYS + 1)))
-    start = max(start, kept_since or start)
-    window = Period(start, end) if start <= end else None
-    return RawWindow(window, window is None or window.start > period.start, retention, kept_since)
+    return RawRetention(retention, today - timedelta(days=retention) if retention > 0 else None)
 
 
 DEFAULT_DAYS = 30

@@ -66,7 +66,7 @@ def domain_dashboard(request: TenantRequest, pk: int) -> HttpResponse:
     by_type = selectors.failures_by(domain, period, "result_type")
     changes = dns_changes(domain, period.start, period.end)
     versions = policy_changes(domain, period.start, period.end)
-    raw = periods.raw_window(period)
+    raw = periods.raw_retention()
     totals = selectors.domain_totals(domain, period)
     previous = selectors.domain_totals(domain, period.previous())
     last_day = reporters.last_report_day(domain)
