@@ -10,7 +10,9 @@ more to turn into a query (it scans every placeholder) than PostgreSQL to store.
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 
 from django.db import DataError, connection
 from django.db.backends.utils import CursorWrapper
@@ -78,55 +80,50 @@ def _add(row: list[int], count: int, counted: bool) -> None:
         row[1] += count
 
 
-_STATS = DailyStat._meta.db_table
-_FAILS = DailyFailure._meta.db_table
-_BREAKDOWNS = DailyBreakdown._meta.db_table
+@dataclass(frozen=True)
+class _Rollup:
+    """A rollup table's upsert: rows are its tenant, its key and the numbers added to it,
+    in that order; a row whose key is stored adds its numbers to the stored ones."""
 
-_STAT_SQL = f"""
-INSERT INTO {_STATS} (tenant_id, domain_id, day, organization, policy_type,
-                     successful, failed, counted_successful, counted_failed, reports)
-{{source}}
-ON CONFLICT (domain_id, day, organization, policy_type) DO UPDATE SET
-    successful = {_STATS}.successful + excluded.successful,
-    failed = {_STATS}.failed + excluded.failed,
-    counted_successful = {_STATS}.counted_successful + excluded.counted_successful,
-    counted_failed = {_STATS}.counted_failed + excluded.counted_failed,
-    reports = {_STATS}.reports + excluded.reports
-"""
+    table: str
+    key: tuple[tuple[str, str], ...]  # (column, PostgreSQL type): the unique key
+    sums: tuple[tuple[str, str], ...]  # the columns added to
 
-_FAILURE_SQL = f"""
-INSERT INTO {_FAILS} (tenant_id, domain_id, day, policy_type, result_type, receiving_mx,
-                     organization, count, counted)
-{{source}}
-ON CONFLICT (domain_id, day, policy_type, result_type, receiving_mx, organization)
-DO UPDATE SET
-    count = {_FAILS}.count + excluded.count,
-    counted = {_FAILS}.counted + excluded.counted
-"""
+    @cached_property
+    def types(self) -> list[str]:
+        """Each column's type, in row order (PostgreSQL's unnest of one array a column)."""
+        return ["bigint", *(kind for _, kind in self.key + self.sums)]
 
-_BREAKDOWN_SQL = f"""
-INSERT INTO {_BREAKDOWNS} (tenant_id, domain_id, kind, day, value, count, counted)
-{{source}}
-ON CONFLICT (domain_id, kind, day, value) DO UPDATE SET
-    count = {_BREAKDOWNS}.count + excluded.count,
-    counted = {_BREAKDOWNS}.counted + excluded.counted
-"""
+    def sql(self, source: str) -> str:
+        """The upsert of the rows ``source`` gives (``VALUES`` or a ``SELECT``)."""
+        columns = ", ".join(["tenant_id", *(c for c, _ in self.key + self.sums)])
+        key = ", ".join(c for c, _ in self.key)
+        added = ", ".join(f"{c} = {self.table}.{c} + excluded.{c}" for c, _ in self.sums)
+        # Names from model meta and this module; the values are parameters.
+        return (
+            f"INSERT INTO {self.table} ({columns}) {source} "
+            f"ON CONFLICT ({key}) DO UPDATE SET {added}"
+        )
 
-# Each statement's columns' types, for PostgreSQL's unnest of one array per column.
-_TYPES = {
-    _STAT_SQL: ("bigint", "bigint", "date", "text", "text", "bigint", "bigint", "bigint",
-                "bigint", "integer"),
-    _FAILURE_SQL: ("bigint", "bigint", "date", "text", "text", "text", "text", "bigint",
-                   "bigint"),
-    _BREAKDOWN_SQL: ("bigint", "bigint", "text", "date", "text", "bigint", "bigint"),
-}  # fmt: skip
 
-# The columns an upsert adds to, read back on SQLite (see ``_upsert``).
-_SUMS = {
-    _STAT_SQL: "successful, failed, counted_successful, counted_failed, reports",
-    _FAILURE_SQL: "count, counted",
-    _BREAKDOWN_SQL: "count, counted",
-}
+_STATS = _Rollup(
+    DailyStat._meta.db_table,
+    key=(("domain_id", "bigint"), ("day", "date"), ("organization", "text"),
+         ("policy_type", "text")),
+    sums=(("successful", "bigint"), ("failed", "bigint"), ("counted_successful", "bigint"),
+          ("counted_failed", "bigint"), ("reports", "integer")),
+)  # fmt: skip
+_FAILURES = _Rollup(
+    DailyFailure._meta.db_table,
+    key=(("domain_id", "bigint"), ("day", "date"), ("policy_type", "text"),
+         ("result_type", "text"), ("receiving_mx", "text"), ("organization", "text")),
+    sums=(("count", "bigint"), ("counted", "bigint")),
+)  # fmt: skip
+_BREAKDOWNS = _Rollup(
+    DailyBreakdown._meta.db_table,
+    key=(("domain_id", "bigint"), ("kind", "text"), ("day", "date"), ("value", "text")),
+    sums=(("count", "bigint"), ("counted", "bigint")),
+)
 
 # Rows per statement on SQLite: one round trip for any real report, under SQLite's
 # 32,766 parameters (10 a row).
@@ -139,19 +136,18 @@ def rollups_apply(*, delta: RollupDelta) -> None:
     Each key occurs once in ``delta``, so one multi-row upsert never updates a row twice.
     """
     with connection.cursor() as cursor:
-        _upsert(cursor, _STAT_SQL, _rows(delta.tenants, delta.stats.items()))
-        _upsert(cursor, _FAILURE_SQL, _rows(delta.tenants, delta.failures.items()))
-        _upsert(cursor, _BREAKDOWN_SQL, _rows(delta.tenants, delta.breakdowns.items()))
+        _upsert(cursor, _STATS, _rows(delta.tenants, delta.stats.items()))
+        _upsert(cursor, _FAILURES, _rows(delta.tenants, delta.failures.items()))
+        _upsert(cursor, _BREAKDOWNS, _rows(delta.tenants, delta.breakdowns.items()))
 
 
-def _upsert(cursor: CursorWrapper, sql: str, rows: list[tuple]) -> None:
+def _upsert(cursor: CursorWrapper, rollup: _Rollup, rows: list[tuple]) -> None:
     if not rows:
         return
     if connection.vendor != "sqlite":
-        arrays = ", ".join(f"%s::{kind}[]" for kind in _TYPES[sql])
+        arrays = ", ".join(f"%s::{kind}[]" for kind in rollup.types)
         cursor.execute(
-            # The types are this module's constants; the values are parameters.
-            sql.format(source=f"SELECT * FROM unnest({arrays})"),  # noqa: S608
+            rollup.sql(f"SELECT * FROM unnest({arrays})"),  # noqa: S608 -- our types
             [list(column) for column in zip(*rows, strict=True)],
         )
         return
@@ -160,8 +156,9 @@ def _upsert(cursor: CursorWrapper, sql: str, rows: list[tuple]) -> None:
         placeholders = ", ".join(["(" + ", ".join(["%s"] * len(batch[0])) + ")"] * len(batch))
         # PostgreSQL refuses a bigint sum past 2^63 - 1; SQLite silently turns it into a
         # float. Read the sums back and refuse them the same way.
+        sums = ", ".join(c for c, _ in rollup.sums)
         cursor.execute(
-            sql.format(source="VALUES " + placeholders) + f" RETURNING {_SUMS[sql]}",
+            rollup.sql("VALUES " + placeholders) + f" RETURNING {sums}",
             [v for row in batch for v in row],
         )
         if any(isinstance(value, float) for row in cursor.fetchall() for value in row):
