@@ -20,6 +20,7 @@ from bench.e2e import TENANT, Worker
 from bench.messages import Expected
 from reports.inbound.store import inbound_queue, inbound_store
 from reports.models import (
+    DailyBreakdown,
     DailyFailure,
     DailyStat,
     FailureDetail,
@@ -31,7 +32,7 @@ from reports.models import (
 from reports.tasks import process_inbound
 
 TABLES = [m._meta.db_table for m in (InboundMessage, Report, PolicyResult, FailureDetail)]
-TABLES += [DailyStat._meta.db_table, DailyFailure._meta.db_table]
+TABLES += [m._meta.db_table for m in (DailyStat, DailyFailure, DailyBreakdown)]
 POLL_S = 0.05
 FLOOR_TASKS = 1000
 

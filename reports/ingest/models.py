@@ -229,11 +229,21 @@ class DailyBreakdown(models.Model):
     a few rows per domain and day instead of the raw failure details (which the
     retention purge removes, and which span every monthly partition of a long period).
     Kept for ever, as the other rollups; self-tests add nothing.
+
+    Its foreign keys have no database constraint, as ``FailureDetail``'s: a large report
+    adds a row per sending IP, thousands, and PostgreSQL's per-row constraint triggers at
+    commit cost more than storing them. Rows are only written by ``reports.ingest.rollups``
+    in the transaction that stores policies of the same domain (whose keys are checked),
+    and deletes cascade through Django (tested).
     """
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
     # No index of its own: the unique key starts with it.
-    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="+", db_index=False)
+    domain = models.ForeignKey(
+        Domain, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
     kind = models.CharField(max_length=8, choices=BreakdownKind.choices)
     day = models.DateField()
     value = models.CharField(max_length=255, blank=True)

@@ -9,6 +9,8 @@ from django_scopes.exceptions import ScopeError
 
 from reports.ingest.messages import message_reprocess, message_run
 from reports.models import (
+    BreakdownKind,
+    DailyBreakdown,
     DailyStat,
     FailureDetail,
     InboundMessage,
@@ -186,6 +188,59 @@ def test_a_day_whose_total_would_pass_64_bits_fails_the_message_that_tips_it() -
         assert DailyStat.objects.get().successful == 2**63 - 1
 
 
+def _many_ips(document: dict, count: int, failed: int) -> dict:
+    """``document`` with ``count`` failure details from distinct sending IPs."""
+    detail = document["policies"][0]["failure-details"][0]
+    details = [
+        {**detail, "sending-mta-ip": f"198.18.{i // 250}.{i % 250 + 1}",
+         "failure-reason-code": f"code-{i % 3}", "failed-session-count": failed}
+        for i in range(count)
+    ]  # fmt: skip
+    document["policies"][0]["failure-details"] = details
+    document["policies"][0]["summary"]["total-failure-session-count"] = failed * count
+    return document
+
+
+def test_a_report_with_hundreds_of_sending_ips_adds_to_a_day_already_stored() -> None:
+    """Past a few hundred rows a rollup goes in another way on PostgreSQL (COPY):
+    the same sums, added to the rows already there."""
+    tenant = make_tenant()
+    domain = make_domain(tenant, "example.org")
+    for report_id in ("one", "two"):
+        document = report_json(domain="example.org", report_id=report_id)
+        message, _ = ingest(tenant, json.dumps(_many_ips(document, 600, failed=3)).encode())
+        assert message.status == Status.PROCESSED
+
+    with scope(tenant=tenant):
+        by_ip = DailyBreakdown.objects.filter(domain=domain, kind=BreakdownKind.SENDING_IP)
+        assert by_ip.count() == 600
+        assert set(by_ip.values_list("count", "counted").distinct()) == {(6, 6)}
+        by_code = DailyBreakdown.objects.filter(domain=domain, kind=BreakdownKind.REASON)
+        assert dict(by_code.values_list("value", "count")) == {
+            "code-0": 1200, "code-1": 1200, "code-2": 1200
+        }  # fmt: skip
+    assert domain_totals(tenant) == (20, 3600)
+
+
+def test_a_sending_ip_total_past_64_bits_in_a_large_report_fails_the_message() -> None:
+    """Two failure types from one IP, each count fits and so does each type's total:
+    their sum by IP does not."""
+    tenant = make_tenant()
+    make_domain(tenant, "example.org")
+    document = _many_ips(report_json(domain="example.org"), 600, failed=1)
+    first, second = document["policies"][0]["failure-details"][:2]
+    first["failed-session-count"] = second["failed-session-count"] = 2**62
+    second["sending-mta-ip"] = first["sending-mta-ip"]
+    second["result-type"] = "certificate-not-trusted"
+
+    message, _ = ingest(tenant, json.dumps(document).encode())
+
+    assert (message.status, message.error_code) == (Status.FAILED, "count_out_of_range")
+    with scope(tenant=tenant):
+        assert not Report.objects.exists()
+        assert not DailyBreakdown.objects.exists()
+
+
 def test_a_processed_message_is_not_processed_again() -> None:
     tenant = make_tenant()
     make_domain(tenant, "random.net")
@@ -251,7 +306,8 @@ def test_a_gzipped_json_named_json_is_found_by_content() -> None:
 
 
 def test_deleting_a_report_or_a_tenant_takes_its_failure_details_along() -> None:
-    """FailureDetail's keys have no database constraint: Django's cascade must do it."""
+    """FailureDetail's and DailyBreakdown's keys have no database constraint: Django's
+    cascade must do it."""
     kept, gone = make_tenant("kept"), make_tenant("gone")
     for tenant in (kept, gone):
         make_domain(tenant, "example.org")
@@ -268,3 +324,16 @@ def test_deleting_a_report_or_a_tenant_takes_its_failure_details_along() -> None
         assert not FailureDetail.objects.filter(tenant_id=gone.pk).exists()
         assert not FailureDetail.objects.filter(policy__report__tenant_id=gone.pk).exists()
         assert FailureDetail.objects.filter(tenant=kept).count() == 2
+        assert not DailyBreakdown.objects.filter(tenant_id=gone.pk).exists()
+        assert DailyBreakdown.objects.filter(tenant=kept).count() == 1
+
+
+def test_deleting_a_domain_takes_its_sending_ip_breakdowns_along() -> None:
+    tenant = make_tenant()
+    gone, kept = make_domain(tenant, "gone.example"), make_domain(tenant, "kept.example")
+    for domain in (gone, kept):
+        ingest(tenant, report_email(report_json(domain=domain.name, failed=3)))
+
+    with scope(tenant=tenant):
+        gone.delete()
+        assert list(DailyBreakdown.objects.values_list("domain_id", flat=True)) == [kept.pk]
