@@ -294,7 +294,7 @@ def _policies_store(stored: list[_Planned]) -> None:
     if not rows:
         return
     PolicyResult.objects.bulk_create(rows)
-    details = []
+    details: list[tuple] = []
     delta = RollupDelta()
     seen: set[tuple] = set()  # (report, rollup key): a report counts once per rollup row
     policies = ((plan, p) for plan in stored for p in plan.policies)
@@ -309,13 +309,16 @@ def _policies_store(stored: list[_Planned]) -> None:
                 row.tenant_id, key, policy.successful, policy.failed, row.counted,
                 new_report=new_report,
             )  # fmt: skip
-        for d in policy.failure_details:
-            details.append(_detail_row(row.tenant_id, row.pk, row.day, d))
-            if row.domain_id and rolled_up:
-                delta.add_detail(
-                    row.tenant_id, (row.domain_id, row.day, row.policy_type, organization),
-                    d, counted=row.counted,
-                )  # fmt: skip
+        if not policy.failure_details:
+            continue
+        # Read once a policy: a model's key attributes are descriptors.
+        tenant_id, policy_id, day, counted = row.tenant_id, row.pk, row.day, row.counted
+        details.extend(_detail_row(tenant_id, policy_id, day, d) for d in policy.failure_details)
+        if row.domain_id and rolled_up:
+            where = (row.domain_id, day, row.policy_type, organization)
+            for d in policy.failure_details:
+                delta.add_detail(tenant_id, where, d, counted=counted)
+            delta.add_details_stored(policy_id, day)
     failure_details_insert(details)
     rollups_apply(delta=delta)
 

@@ -3,11 +3,12 @@
 
 Plain ``INSERT ... ON CONFLICT DO UPDATE`` increments (PostgreSQL and SQLite), rows
 sorted by key so that concurrent transactions lock them in the same order. A sum past
-2^63 - 1 is a ``DataError`` on both. On PostgreSQL the rows go in as one array per column
-(``unnest``): a large report's thousands of sending-IP rows as ``VALUES`` cost psycopg
-more to turn into a query (it scans every placeholder) than PostgreSQL to store. Past
-``_COPY_FROM`` rows they go by COPY into a temporary table first, which psycopg writes in
-C where it quotes arrays in Python (a 2,000-IP report: 23 -> 16 ms).
+2^63 - 1 is a ``DataError`` on both. ``DailyStat`` and ``DailyFailure`` are summed in
+memory; on PostgreSQL their rows go in as one array per column (``unnest``), as ``VALUES``
+cost psycopg more to turn into a query (it scans every placeholder) than PostgreSQL to
+store. ``DailyBreakdown`` (a row per sending IP: thousands for a large report) is summed
+by the database from the failure details just stored, in one ``INSERT ... SELECT``: no
+Python object, no second copy of every detail sent to it.
 """
 
 from collections import defaultdict
@@ -16,15 +17,21 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
 
-from django.db import DataError, connection
+from django.db import DataError, OperationalError, connection
 from django.db.backends.utils import CursorWrapper
 
-from reports.models import BreakdownKind, DailyBreakdown, DailyFailure, DailyStat
+from reports.models import (
+    BreakdownKind,
+    DailyBreakdown,
+    DailyFailure,
+    DailyStat,
+    FailureDetail,
+    PolicyResult,
+)
 from reports.tlsrpt import FailureDetail as ParsedFailure
 
 StatKey = tuple[int, date, str, str]  # domain, day, organization, policy type
 FailureKey = tuple[int, date, str, str, str, str]  # domain, day, type, result, MX, org
-BreakdownKey = tuple[int, str, date, str]  # domain, kind, day, value
 
 
 class RollupDelta:
@@ -34,7 +41,9 @@ class RollupDelta:
         # successful, failed, counted successful, counted failed, reports
         self.stats: dict[StatKey, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
         self.failures: dict[FailureKey, list[int]] = defaultdict(lambda: [0, 0])
-        self.breakdowns: dict[BreakdownKey, list[int]] = defaultdict(lambda: [0, 0])
+        # Policies whose stored failure details go to DailyBreakdown, and their days.
+        self.detailed: list[int] = []
+        self.days: set[date] = set()
         # Each key's tenant (a domain belongs to one tenant).
         self.tenants: dict[int, int] = {}
 
@@ -62,18 +71,18 @@ class RollupDelta:
         self, tenant_id: int, where: tuple[int, date, str, str], d: ParsedFailure, *, counted: bool
     ) -> None:
         """Add a failure detail of a policy ``where`` = (domain, day, policy type,
-        organization) to ``DailyFailure`` and ``DailyBreakdown``."""
+        organization) to ``DailyFailure``."""
         domain, day, policy_type, organization = where
         self.tenants[domain] = tenant_id
-        count = d.failed_session_count
         mx = (d.receiving_mx_hostname or "")[:253]
         _add(self.failures[domain, day, policy_type, d.result_type[:64], mx, organization],
-             count, counted)  # fmt: skip
-        ip = (d.sending_mta_ip or "")[:64]  # as the detail's own column
-        _add(self.breakdowns[domain, BreakdownKind.SENDING_IP, day, ip], count, counted)
-        if d.failure_reason_code:
-            code = d.failure_reason_code[:255]
-            _add(self.breakdowns[domain, BreakdownKind.REASON, day, code], count, counted)
+             d.failed_session_count, counted)  # fmt: skip
+
+    def add_details_stored(self, policy_id: int, day: date) -> None:
+        """Add the failure details stored for a policy of ``day`` to ``DailyBreakdown``
+        (by its sending IP, and by its reason code when it has one)."""
+        self.detailed.append(policy_id)
+        self.days.add(day)
 
 
 def _add(row: list[int], count: int, counted: bool) -> None:
@@ -121,18 +130,34 @@ _FAILURES = _Rollup(
          ("result_type", "text"), ("receiving_mx", "text"), ("organization", "text")),
     sums=(("count", "bigint"), ("counted", "bigint")),
 )  # fmt: skip
-_BREAKDOWNS = _Rollup(
-    DailyBreakdown._meta.db_table,
-    key=(("domain_id", "bigint"), ("kind", "text"), ("day", "date"), ("value", "text")),
-    sums=(("count", "bigint"), ("counted", "bigint")),
-)
+# DailyBreakdown from the stored details of some policies, whose days lie in a range
+# (which bounds the partitions read). The IP as its column (cut at 64 as ingest cuts it),
+# the reason code cut at 255; a detail without one is left out of that kind.
+_BREAKDOWNS_SQL = """
+INSERT INTO {table} (tenant_id, domain_id, kind, day, value, count, counted)
+SELECT tenant_id, domain_id, kind, day, value, SUM(n), SUM(c) FROM (
+    SELECT p.tenant_id, p.domain_id, '{ip}' AS kind, p.day, d.sending_mta_ip AS value,
+           d.failed_session_count AS n,
+           CASE WHEN p.counted THEN d.failed_session_count ELSE 0 END AS c
+    FROM {details} d JOIN {policies} p ON p.id = d.policy_id
+    WHERE {where}
+    UNION ALL
+    SELECT p.tenant_id, p.domain_id, '{reason}', p.day, substr(d.failure_reason_code, 1, 255),
+           d.failed_session_count,
+           CASE WHEN p.counted THEN d.failed_session_count ELSE 0 END
+    FROM {details} d JOIN {policies} p ON p.id = d.policy_id
+    WHERE {where} AND d.failure_reason_code <> ''
+) AS added
+GROUP BY tenant_id, domain_id, kind, day, value
+ORDER BY domain_id, kind, day, value
+ON CONFLICT (domain_id, kind, day, value) DO UPDATE
+SET count = {table}.count + excluded.count, counted = {table}.counted + excluded.counted
+"""
+_BREAKDOWNS_WHERE = "d.policy_id IN ({ids}) AND d.day BETWEEN %s AND %s AND p.day BETWEEN %s AND %s"
 
 # Rows per statement on SQLite: one round trip for any real report, under SQLite's
 # 32,766 parameters (10 a row).
 _BATCH = 1000
-# Rows from which PostgreSQL gets them by COPY: below, creating the temporary table (once
-# a connection) and the extra statement cost more than the arrays.
-_COPY_FROM = 500
 
 
 def rollups_apply(*, delta: RollupDelta) -> None:
@@ -143,14 +168,12 @@ def rollups_apply(*, delta: RollupDelta) -> None:
     with connection.cursor() as cursor:
         _upsert(cursor, _STATS, _rows(delta.tenants, delta.stats.items()))
         _upsert(cursor, _FAILURES, _rows(delta.tenants, delta.failures.items()))
-        _upsert(cursor, _BREAKDOWNS, _rows(delta.tenants, delta.breakdowns.items()))
+        if delta.detailed:
+            _breakdowns_add(cursor, delta.detailed, min(delta.days), max(delta.days))
 
 
 def _upsert(cursor: CursorWrapper, rollup: _Rollup, rows: list[tuple]) -> None:
     if not rows:
-        return
-    if connection.vendor != "sqlite" and len(rows) >= _COPY_FROM:
-        _upsert_copied(cursor, rollup, rows)
         return
     if connection.vendor != "sqlite":
         arrays = ", ".join(f"%s::{kind}[]" for kind in rollup.types)
@@ -173,26 +196,27 @@ def _upsert(cursor: CursorWrapper, rollup: _Rollup, rows: list[tuple]) -> None:
             raise DataError("integer out of range in a daily rollup")
 
 
-def _upsert_copied(cursor: CursorWrapper, rollup: _Rollup, rows: list[tuple]) -> None:
-    """PostgreSQL: COPY the rows into a temporary table, then move them from it to the
-    rollup in key order (the table is emptied by that statement, as a transaction may
-    apply several reports, and at commit, which keeps it from growing). Created in the
-    transaction if missing, so that it works behind a pooler that hands each transaction
-    another server connection."""
-    stage = f"{rollup.table}_added"
-    names = ["tenant_id", *(c for c, _ in rollup.key + rollup.sums)]
-    columns = ", ".join(f"{n} {kind}" for n, kind in zip(names, rollup.types, strict=True))
-    key = ", ".join(c for c, _ in rollup.key)
-    cursor.execute(
-        f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} ({columns}) ON COMMIT DELETE ROWS"
-    )
-    # psycopg's own cursor: its errors (a sum past 64 bits) become Django's as the rest's.
-    with connection.wrap_database_errors, cursor.cursor.copy(f"COPY {stage} FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
-    # Names from model meta and this module.
-    moved = f"WITH added AS (DELETE FROM {stage} RETURNING *) "  # noqa: S608
-    cursor.execute(moved + rollup.sql(f"SELECT * FROM added ORDER BY {key}"))  # noqa: S608
+def _breakdowns_add(cursor: CursorWrapper, policies: list[int], first: date, last: date) -> None:
+    where = _BREAKDOWNS_WHERE.format(ids=", ".join(["%s"] * len(policies)))
+    sql = _BREAKDOWNS_SQL.format(
+        table=DailyBreakdown._meta.db_table, details=FailureDetail._meta.db_table,
+        policies=PolicyResult._meta.db_table, where=where,
+        ip=BreakdownKind.SENDING_IP.value, reason=BreakdownKind.REASON.value,
+    )  # fmt: skip
+    params: list[int | date] = [*policies, first, last, first, last] * 2
+    if connection.vendor != "sqlite":
+        cursor.execute(sql, params)
+        return
+    try:
+        cursor.execute(sql + " RETURNING count, counted", params)
+    except OperationalError as e:
+        # SQLite's SUM() refuses a total past 64 bits as an "integer overflow".
+        if "integer overflow" in str(e):
+            raise DataError("integer out of range in a daily rollup") from e
+        raise
+    # As in _upsert: SQLite turns an addition past 2^63 - 1 into a float.
+    if any(isinstance(value, float) for row in cursor.fetchall() for value in row):
+        raise DataError("integer out of range in a daily rollup")
 
 
 def _rows(tenants: dict[int, int], items: Iterable[tuple[tuple, list[int]]]) -> list[tuple]:
