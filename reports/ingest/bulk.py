@@ -19,7 +19,12 @@ COLUMNS = (
     "receiving_mx_helo", "receiving_ip", "failed_session_count", "additional_information",
     "failure_reason_code", "day",
 )  # fmt: skip
-_COPY_SQL = f"COPY {FailureDetail._meta.db_table} ({', '.join(COLUMNS)}) FROM STDIN"
+# Binary COPY: psycopg packs each value in C and PostgreSQL reads it without parsing text
+# (a 2,000-detail report: 2.9 -> 1.1 ms of the client's time, 5.0 -> 3.8 ms in all).
+# Each column's type in that format (a varchar's is text's).
+_COPY_TYPES = ["int8", "int8", "text", "text", "text", "text", "text", "int8", "text", "text",
+               "date"]  # fmt: skip
+_COPY_SQL = f"COPY {FailureDetail._meta.db_table} ({', '.join(COLUMNS)}) FROM STDIN (FORMAT BINARY)"
 
 
 def failure_details_insert(rows: Sequence[tuple]) -> None:
@@ -28,6 +33,7 @@ def failure_details_insert(rows: Sequence[tuple]) -> None:
         return
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor, cursor.cursor.copy(_COPY_SQL) as copy:
+            copy.set_types(_COPY_TYPES)
             for row in rows:
                 copy.write_row(row)
         return
