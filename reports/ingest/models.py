@@ -145,8 +145,13 @@ class DailyStat(models.Model):
     reported under both tlsa and sts are counted once.
     """
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
-    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="daily_stats")
+    # No index of either key alone: ``dailystat_tenant_day`` starts with the tenant, the
+    # unique key with the domain. A lone tenant index misled PostgreSQL: every query names
+    # a domain (hence its tenant), yet it ANDed the tenant's whole bitmap into it.
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_index=False)
+    domain = models.ForeignKey(
+        Domain, on_delete=models.CASCADE, related_name="daily_stats", db_index=False
+    )
     day = models.DateField()
     organization = models.CharField(max_length=255)
     policy_type = models.CharField(max_length=32)
@@ -178,8 +183,14 @@ class DailyFailure(models.Model):
     as large as the raw failure details; ``DailyBreakdown`` keeps each on its own.
     """
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
-    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="daily_failures")
+    # No index of either key alone, as DailyStat's: ``dailyfailure_overview`` starts with
+    # the tenant, the unique key with the domain. With a lone tenant index, a domain's two
+    # years of rows took 29 ms instead of 4 at 100 M failure details (PostgreSQL ANDed the
+    # tenant's 1.5 M-row bitmap with the domain's 7,300 rows).
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_index=False)
+    domain = models.ForeignKey(
+        Domain, on_delete=models.CASCADE, related_name="daily_failures", db_index=False
+    )
     day = models.DateField()
     policy_type = models.CharField(max_length=32)
     result_type = models.CharField(max_length=64)
@@ -234,11 +245,13 @@ class DailyBreakdown(models.Model):
     adds a row per sending IP, thousands, and PostgreSQL's per-row constraint triggers at
     commit cost more than storing them. Rows are only written by ``reports.ingest.rollups``
     in the transaction that stores policies of the same domain (whose keys are checked),
-    and deletes cascade through Django (tested).
+    and deletes cascade through Django (tested): from the domain, which every row has and
+    whose tenant is the row's. The tenant key has no index (the domain's cascade needs
+    none, and a lone tenant index misleads PostgreSQL, as DailyFailure's did).
     """
 
     tenant = models.ForeignKey(
-        Tenant, on_delete=models.CASCADE, related_name="+", db_constraint=False
+        Tenant, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False, db_index=False
     )
     # No index of its own: the unique key starts with it.
     domain = models.ForeignKey(

@@ -11,6 +11,7 @@ from reports.ingest.messages import message_reprocess, message_run
 from reports.models import (
     BreakdownKind,
     DailyBreakdown,
+    DailyFailure,
     DailyStat,
     FailureDetail,
     InboundMessage,
@@ -324,8 +325,9 @@ def test_deleting_a_report_or_a_tenant_takes_its_failure_details_along() -> None
         assert not FailureDetail.objects.filter(tenant_id=gone.pk).exists()
         assert not FailureDetail.objects.filter(policy__report__tenant_id=gone.pk).exists()
         assert FailureDetail.objects.filter(tenant=kept).count() == 2
-        assert not DailyBreakdown.objects.filter(tenant_id=gone.pk).exists()
-        assert DailyBreakdown.objects.filter(tenant=kept).count() == 1
+        for rollup in (DailyStat, DailyFailure, DailyBreakdown):
+            assert not rollup.objects.filter(tenant_id=gone.pk).exists()
+            assert rollup.objects.filter(tenant=kept).count() == 1
 
 
 def test_deleting_a_domain_takes_its_sending_ip_breakdowns_along() -> None:
