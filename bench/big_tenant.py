@@ -154,9 +154,12 @@ def load(reports: int, details_per_policy: int, domains: int = DOMAINS, tenants:
     with cursor.copy(f"COPY reports_failuredetail ({DETAIL_COLUMNS}) FROM STDIN") as copy:
         for i in range(reports):
             d = i % domains
+            # Ten sending IPs a domain, whatever the scale: each scale's domain then has
+            # as many sending-IP rollup rows (with i % 250, a domain of the 10 M scale had
+            # five times as many as one of the 100 M scale, whose i % 250 is d % 250).
             for k in range(details_per_policy):
                 copy.write_row((
-                    tenant_of[d], i + 1, RESULTS[(i + k) % 5], f"209.85.{k}.{i % 250}",
+                    tenant_of[d], i + 1, RESULTS[(i + k) % 5], f"209.85.{k}.{d % 250}",
                     f"mx{k % 2}.d{d:03}.example.com", "", "192.0.2.25", 1 + k, "",
                     REASONS[(i + k) % 5], days_of[i],
                 ))  # fmt: skip
