@@ -18,7 +18,10 @@ from reports.inbound.models import InboundMessage
 class Report(models.Model):
     """One RFC 8460 report; unique per tenant on (organization, report-id, date range)."""
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="reports")
+    # No index of its own: ``report_tenant_day`` and the unique key start with it.
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="reports", db_index=False
+    )
     inbound = models.ForeignKey(
         InboundMessage, on_delete=models.SET_NULL, null=True, related_name="reports"
     )
@@ -55,7 +58,12 @@ class Report(models.Model):
                 name="report_unique_per_tenant",
             )
         ]
-        indexes = [models.Index(fields=["tenant", "-day"], name="report_tenant_day")]
+        indexes = [
+            models.Index(fields=["tenant", "-day"], name="report_tenant_day"),
+            # The retention purge's reports past the cut-off, every tenant's: without it, the
+            # run that finds none left walked every report's id (2.8 s at 10 M reports).
+            models.Index(fields=["day"], name="report_day"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.organization} {self.report_id}"
