@@ -370,9 +370,10 @@ def sizes_print(found: list[dict]) -> None:
 
 
 def purge_month() -> dict:
-    """The retention purge of the oldest loaded month, timed, while another connection
+    """The retention purge of the oldest month still held, timed, while another connection
     goes on storing policies with 10 failure details each (as ingest would): how many it
-    stored meanwhile and its slowest one show whether the purge held it up."""
+    stored meanwhile and its slowest one show whether the purge held it up. A database
+    reused after a purge has its next month purged."""
     import threading
 
     import psycopg
@@ -382,7 +383,10 @@ def purge_month() -> dict:
     from reports.ingest.partitions import month_start
     from reports.ingest.retention import purge_expired
 
-    first_day = LAST_DAY - timedelta(days=DAYS - 1)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT min(day) FROM reports_report")
+        (first_day,) = cursor.fetchone() or (None,)
+    first_day = first_day or LAST_DAY - timedelta(days=DAYS - 1)
     cutoff = month_start(first_day, 1)
     now = datetime(cutoff.year, cutoff.month, cutoff.day, 12, tzinfo=UTC)
     now += timedelta(days=settings.REPORT_RETENTION_DAYS)

@@ -147,7 +147,13 @@ def _reports_delete(ids: list[int], *, before: date | None) -> None:
     FailureDetail.objects.filter(days, policy_id__in=policy_ids).delete()
     # One DELETE statement: their failure details are gone, nothing is left to collect.
     policies._raw_delete(policies.db)
-    Report.objects.filter(pk__in=ids).delete()
+    # The reports too, with what points at them done by hand: their policies are all gone
+    # above (a policy's day is its report's), and the messages that repeated them forget
+    # them. Django's collector would look for policies in every month's partition and
+    # read every report's row first (a month of 424,657 reports at 100 M: 71 s).
+    InboundMessage.objects.filter(duplicate_of_id__in=ids).update(duplicate_of=None)
+    reports = Report.objects.filter(pk__in=ids)
+    reports._raw_delete(reports.db)
 
 
 def _expired_checks(now: datetime) -> QuerySet | None:

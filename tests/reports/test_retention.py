@@ -197,3 +197,30 @@ def test_self_tests_go_after_the_inbound_retention(settings) -> None:
     assert purged.self_tests == 1
     with scope(tenant=acme):
         assert list(SelfTest.objects.values_list("report_id", flat=True)) == ["selftest-10"]
+
+
+def test_a_purged_report_leaves_the_message_that_repeated_it_without_it(settings) -> None:
+    """The purge deletes reports in bulk: what points at them is done by hand."""
+    settings.INBOUND_RETENTION_DAYS = 0  # messages kept
+    settings.REPORT_RETENTION_DAYS = 730
+    acme = make_tenant("acme")
+    make_domain(acme, "acme.example")
+    old_day = (timezone.now().date() - timedelta(days=800)).isoformat()
+    document = json.dumps(report_json(domain="acme.example", day=old_day)).encode()
+    first, _ = ingest(acme, document)
+    repeat, _ = ingest(acme, document)
+    with scopes_disabled():
+        report = Report.objects.get()
+        assert InboundMessage.objects.get(pk=repeat.pk).duplicate_of_id == report.pk
+        policies = list(PolicyResult.objects.filter(report=report).values_list("pk", flat=True))
+        assert policies and FailureDetail.objects.filter(policy_id__in=policies).exists()
+
+    purged = purge_expired()
+
+    assert purged.reports == 1
+    with scopes_disabled():
+        assert not Report.objects.exists()
+        assert not PolicyResult.objects.filter(pk__in=policies).exists()
+        assert not FailureDetail.objects.filter(policy_id__in=policies).exists()
+        assert InboundMessage.objects.get(pk=repeat.pk).duplicate_of_id is None
+        assert InboundMessage.objects.filter(pk=first.pk).exists()
