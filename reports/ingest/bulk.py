@@ -14,16 +14,17 @@ from django.db import connection
 
 from reports.models import FailureDetail, Report
 
-COLUMNS = (
-    "tenant_id", "policy_id", "result_type", "sending_mta_ip", "receiving_mx_hostname",
-    "receiving_mx_helo", "receiving_ip", "failed_session_count", "additional_information",
-    "failure_reason_code", "day",
+# Each column of a row and its type in binary COPY (a varchar's is text's). Binary: psycopg
+# packs each value in C and PostgreSQL reads it without parsing text (a 2,000-detail
+# report: 2.9 -> 1.1 ms of the client's time, 5.0 -> 3.8 ms in all).
+_TYPED = (
+    ("tenant_id", "int8"), ("policy_id", "int8"), ("result_type", "text"),
+    ("sending_mta_ip", "text"), ("receiving_mx_hostname", "text"),
+    ("receiving_mx_helo", "text"), ("receiving_ip", "text"), ("failed_session_count", "int8"),
+    ("additional_information", "text"), ("failure_reason_code", "text"), ("day", "date"),
 )  # fmt: skip
-# Binary COPY: psycopg packs each value in C and PostgreSQL reads it without parsing text
-# (a 2,000-detail report: 2.9 -> 1.1 ms of the client's time, 5.0 -> 3.8 ms in all).
-# Each column's type in that format (a varchar's is text's).
-_COPY_TYPES = ["int8", "int8", "text", "text", "text", "text", "text", "int8", "text", "text",
-               "date"]  # fmt: skip
+COLUMNS = tuple(column for column, _ in _TYPED)
+_COPY_TYPES = [kind for _, kind in _TYPED]
 _COPY_SQL = f"COPY {FailureDetail._meta.db_table} ({', '.join(COLUMNS)}) FROM STDIN (FORMAT BINARY)"
 
 

@@ -130,11 +130,15 @@ _FAILURES = _Rollup(
          ("result_type", "text"), ("receiving_mx", "text"), ("organization", "text")),
     sums=(("count", "bigint"), ("counted", "bigint")),
 )  # fmt: skip
-# DailyBreakdown from the stored details of some policies, whose days lie in a range
+_BREAKDOWNS = _Rollup(
+    DailyBreakdown._meta.db_table,
+    key=(("domain_id", "bigint"), ("kind", "text"), ("day", "date"), ("value", "text")),
+    sums=(("count", "bigint"), ("counted", "bigint")),
+)
+# Its rows from the stored details of some policies ({ids}), whose days lie in a range
 # (which bounds the partitions read). The IP as its column (cut at 64 as ingest cuts it),
 # the reason code cut at 255; a detail without one is left out of that kind.
-_BREAKDOWNS_SQL = """
-INSERT INTO {table} (tenant_id, domain_id, kind, day, value, count, counted)
+_BREAKDOWN_ROWS = """
 SELECT tenant_id, domain_id, kind, day, value, SUM(n), SUM(c) FROM (
     SELECT p.tenant_id, p.domain_id, '{ip}' AS kind, p.day, d.sending_mta_ip AS value,
            d.failed_session_count AS n,
@@ -150,10 +154,11 @@ SELECT tenant_id, domain_id, kind, day, value, SUM(n), SUM(c) FROM (
 ) AS added
 GROUP BY tenant_id, domain_id, kind, day, value
 ORDER BY domain_id, kind, day, value
-ON CONFLICT (domain_id, kind, day, value) DO UPDATE
-SET count = {table}.count + excluded.count, counted = {table}.counted + excluded.counted
-"""
-_BREAKDOWNS_WHERE = "d.policy_id IN ({ids}) AND d.day BETWEEN %s AND %s AND p.day BETWEEN %s AND %s"
+""".format(  # noqa: S608 -- names from model meta and this module
+    details=FailureDetail._meta.db_table, policies=PolicyResult._meta.db_table,
+    ip=BreakdownKind.SENDING_IP.value, reason=BreakdownKind.REASON.value,
+    where="d.policy_id IN ({ids}) AND d.day BETWEEN %s AND %s AND p.day BETWEEN %s AND %s",
+)  # fmt: skip
 
 # Rows per statement on SQLite: one round trip for any real report, under SQLite's
 # 32,766 parameters (10 a row).
@@ -185,36 +190,29 @@ def _upsert(cursor: CursorWrapper, rollup: _Rollup, rows: list[tuple]) -> None:
     for start in range(0, len(rows), _BATCH):
         batch = rows[start : start + _BATCH]
         placeholders = ", ".join(["(" + ", ".join(["%s"] * len(batch[0])) + ")"] * len(batch))
-        # PostgreSQL refuses a bigint sum past 2^63 - 1; SQLite silently turns it into a
-        # float. Read the sums back and refuse them the same way.
-        sums = ", ".join(c for c, _ in rollup.sums)
-        cursor.execute(
-            rollup.sql("VALUES " + placeholders) + f" RETURNING {sums}",
-            [v for row in batch for v in row],
-        )
-        if any(isinstance(value, float) for row in cursor.fetchall() for value in row):
-            raise DataError("integer out of range in a daily rollup")
+        _sqlite_upsert(cursor, rollup, "VALUES " + placeholders, [v for row in batch for v in row])
 
 
 def _breakdowns_add(cursor: CursorWrapper, policies: list[int], first: date, last: date) -> None:
-    where = _BREAKDOWNS_WHERE.format(ids=", ".join(["%s"] * len(policies)))
-    sql = _BREAKDOWNS_SQL.format(
-        table=DailyBreakdown._meta.db_table, details=FailureDetail._meta.db_table,
-        policies=PolicyResult._meta.db_table, where=where,
-        ip=BreakdownKind.SENDING_IP.value, reason=BreakdownKind.REASON.value,
-    )  # fmt: skip
+    source = _BREAKDOWN_ROWS.replace("{ids}", ", ".join(["%s"] * len(policies)))
     params: list[int | date] = [*policies, first, last, first, last] * 2
     if connection.vendor != "sqlite":
-        cursor.execute(sql, params)
+        cursor.execute(_BREAKDOWNS.sql(source), params)
         return
     try:
-        cursor.execute(sql + " RETURNING count, counted", params)
+        _sqlite_upsert(cursor, _BREAKDOWNS, source, params)
     except OperationalError as e:
         # SQLite's SUM() refuses a total past 64 bits as an "integer overflow".
         if "integer overflow" in str(e):
             raise DataError("integer out of range in a daily rollup") from e
         raise
-    # As in _upsert: SQLite turns an addition past 2^63 - 1 into a float.
+
+
+def _sqlite_upsert(cursor: CursorWrapper, rollup: _Rollup, source: str, params: list) -> None:
+    """The upsert on SQLite. PostgreSQL refuses a bigint sum past 2^63 - 1; SQLite silently
+    turns it into a float: read the sums back and refuse them the same way."""
+    sums = ", ".join(c for c, _ in rollup.sums)
+    cursor.execute(rollup.sql(source) + f" RETURNING {sums}", params)
     if any(isinstance(value, float) for row in cursor.fetchall() for value in row):
         raise DataError("integer out of range in a daily rollup")
 
