@@ -15,6 +15,7 @@ import random
 import subprocess
 import sys
 import time
+import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -371,7 +372,7 @@ def sizes_print(found: list[dict]) -> None:
 
 def purge_month() -> dict:
     """The retention purge of the oldest month still held, timed, while another connection
-    goes on storing policies with 10 failure details each (as ingest would): how many it
+    goes on storing reports, each with a policy of 10 failure details (as ingest would): how many it
     stored meanwhile and its slowest one show whether the purge held it up. A database
     reused after a purge has its next month purged."""
     import threading
@@ -404,10 +405,19 @@ def purge_month() -> dict:
                 [LAST_DAY],
             ).fetchone()
             assert first, "no report on the last day"
-            tenant_id, domain_id, report = first
+            tenant_id, domain_id, _ = first
             while not done.is_set():
                 begin = time.perf_counter()
                 with c.transaction():
+                    written = c.execute(
+                        f"INSERT INTO reports_report ({REPORT_COLUMNS.removeprefix('id, ')}) "  # noqa: S608
+                        "VALUES (%s, 'Purge Writer', %s, %s, %s, %s, '', %s, '', '', '', '', "
+                        "'', '', '', 1, 1, now(), false) RETURNING id",
+                        [tenant_id, f"purge-writer-{uuid.uuid4()}", LAST_DAY, LAST_DAY,
+                         LAST_DAY, GZ_EMPTY],
+                    ).fetchone()  # fmt: skip
+                    assert written is not None
+                    report = written[0]
                     row = c.execute(
                         "INSERT INTO reports_policyresult (tenant_id, report_id, domain_id, "
                         "policy_type, policy_domain, policy_strings, mx_hosts, successful, "
@@ -441,8 +451,14 @@ def purge_month() -> dict:
             "slowest_store_ms": round(1000 * max(during, default=0.0), 1)}  # fmt: skip
 
 
+PURGE_TARGET_S = 10.0  # a month at 100 M (issue 19)
+
+
 def purge_print(purge: dict) -> None:
-    print(f"\nPurge of {purge['month']}: {purge['seconds']} s, "
+    verdict = "pass" if purge["seconds"] <= PURGE_TARGET_S else "FAIL"
+    ratio = PURGE_TARGET_S / max(purge["seconds"], 0.001)
+    print(f"\nPurge of {purge['month']}: {purge['seconds']} s (target {PURGE_TARGET_S:g} s: "
+          f"{verdict}, {ratio:.2f}x), "
           f"{purge['partitions_dropped']} partitions dropped, {purge['reports_deleted']:,} "
-          f"reports deleted; meanwhile {purge['stored_during']} policies of 10 failure "
-          f"details stored, the slowest in {purge['slowest_store_ms']} ms")  # fmt: skip
+          f"reports deleted; meanwhile {purge['stored_during']} reports (a policy, 10 failure "
+          f"details) stored, the slowest in {purge['slowest_store_ms']} ms")  # fmt: skip

@@ -278,8 +278,11 @@ def _breakdown(
 def failure_rows(domain_ids: list[int], period: Period) -> QuerySet[FailureDetail, tuple]:
     """Failure details of ``period`` for export, one row each, with their report's facts."""
     return (
+        # Each table bounded by its own day (the same day), so that each is read only in
+        # the period's months on PostgreSQL.
         FailureDetail.objects.filter(
-            period.q("policy__"), period.q(), policy__domain_id__in=domain_ids
+            period.q("policy__report__"), period.q("policy__"), period.q(),
+            policy__domain_id__in=domain_ids,
         )
         .order_by("policy__report__day", "policy__report_id", "pk")
         .values_list(

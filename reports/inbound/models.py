@@ -116,10 +116,13 @@ class InboundMessage(models.Model):
     )
     imap_uidvalidity = models.BigIntegerField(null=True, blank=True)
     imap_uid = models.BigIntegerField(null=True, blank=True)
-    # The report a duplicate message repeats (the first one, if it carried several).
+    # The report a duplicate message repeats (the first one, if it carried several). No
+    # database constraint: reports are partitioned by month on PostgreSQL, and a key must
+    # name all of a partitioned table's primary key; the retention purge clears it.
     duplicate_of = models.ForeignKey(
-        "Report", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+        "Report", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        db_constraint=False,
+    )  # fmt: skip
 
     objects = TenantScopedManager()
 

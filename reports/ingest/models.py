@@ -16,7 +16,13 @@ from reports.inbound.models import InboundMessage
 
 
 class Report(models.Model):
-    """One RFC 8460 report; unique per tenant on (organization, report-id, date range)."""
+    """One RFC 8460 report; unique per tenant on (organization, report-id, date range).
+
+    On PostgreSQL the table is partitioned by month of ``day``, as its policies and
+    failure details are (reports.ingest.partitions): its primary key there is (id, day),
+    ids stay unique through their sequence, and the keys pointing at it (policies'
+    ``report``, messages' ``duplicate_of``) have no database constraint.
+    """
 
     # No index of its own: ``report_tenant_day`` and the unique key start with it.
     tenant = models.ForeignKey(
@@ -53,8 +59,10 @@ class Report(models.Model):
 
     class Meta:
         constraints = [
+            # With the day, which follows from the start: a partitioned table's unique keys
+            # must hold its partition key.
             models.UniqueConstraint(
-                fields=["tenant", "organization", "report_id", "start", "end"],
+                fields=["tenant", "organization", "report_id", "start", "end", "day"],
                 name="report_unique_per_tenant",
             )
         ]

@@ -1,6 +1,8 @@
-"""Monthly partitions of the raw tables on PostgreSQL: policies and failure details.
+"""Monthly partitions of the raw tables on PostgreSQL: reports, their policies and
+failure details.
 
-Both tables are ``PARTITION BY RANGE (day)`` (migration 0019): a partition per month,
+The three tables are ``PARTITION BY RANGE (day)`` (migrations 0019, 0025; a policy's and
+a detail's day is its report's): a partition per month,
 named ``<table>_pYYYY_MM``, and a default partition, ``<table>_default``, that catches
 a day no partition covers (a report uploaded from long ago, or one dated past the
 partitions made so far) so that an insert never fails for want of a partition.
@@ -11,7 +13,8 @@ partitions made so far) so that an insert never fails for want of a partition.
   a partition never has a large default to scan.
 * ``partitions_drop_before`` (from the retention purge) detaches and drops the months
   entirely older than a cut-off day: a month goes at once, however many rows it holds,
-  instead of being deleted row by row.
+  instead of being deleted row by row. Messages that repeated a report of the month
+  forget it (``duplicate_of`` has no database constraint), in the same transaction.
 
 Each step waits at most ``LOCK_TIMEOUT_MS`` for its lock and then gives way and tries
 again later: attaching or detaching a partition needs a short exclusive lock on the
@@ -32,10 +35,11 @@ from functools import partial
 
 from django.db import OperationalError, connection, transaction
 
-from reports.models import FailureDetail, PolicyResult
+from reports.models import FailureDetail, InboundMessage, PolicyResult, Report
 
-# Children first: a month of failure details goes before its policies.
-TABLES = (FailureDetail._meta.db_table, PolicyResult._meta.db_table)
+# Children first: a month of failure details goes before its policies, and they before
+# their reports.
+TABLES = (FailureDetail._meta.db_table, PolicyResult._meta.db_table, Report._meta.db_table)
 MONTHS_AHEAD = 3
 LOCK_TIMEOUT_MS = 500
 ATTEMPTS = 10
@@ -182,6 +186,16 @@ def _partition_create(table: str, month: date) -> int:
 def _partition_drop(table: str, name: str) -> int:
     with connection.cursor() as cursor:
         cursor.execute(f"ALTER TABLE {_quote(table)} DETACH PARTITION {_quote(name)}")
+        if table == Report._meta.db_table:
+            # After the detach: a message stored until then that repeats one of the
+            # month's reports is seen; none can be stored after it (the table is locked
+            # until commit, and then the month is gone). Driven by the few messages that
+            # repeat a report, through their index, not by the month's reports.
+            cursor.execute(
+                f"UPDATE {_quote(InboundMessage._meta.db_table)} SET duplicate_of_id = NULL "  # noqa: S608
+                f"WHERE duplicate_of_id IS NOT NULL AND duplicate_of_id IN "
+                f"(SELECT id FROM {_quote(name)})"
+            )
         cursor.execute(f"DROP TABLE {_quote(name)}")
     return 0
 

@@ -7,10 +7,10 @@
   ran (``SelfTest``) go after as long.
 * Reports, with their policies and failure details, ``REPORT_RETENTION_DAYS`` after the
   day they count for. The daily rollups stay, so dashboards, digests and the API's daily
-  figures for older days do not change. On PostgreSQL, policies and failure details are
-  partitioned by month (``reports.ingest.partitions``): the months entirely past the
-  cut-off are detached and dropped whole first, and rows are deleted only in the month
-  the cut-off falls in (and the default partition).
+  figures for older days do not change. On PostgreSQL, reports, policies and failure
+  details are partitioned by month (``reports.ingest.partitions``): the months entirely
+  past the cut-off are detached and dropped whole first, and rows are deleted only in the
+  month the cut-off falls in (and the default partition).
 * DNS checks, ``DNS_CHECK_RETENTION_DAYS`` after they ran, except the runs whose result
   changed (the dashboard's markers) and each domain's latest run and latest definitive
   run of each kind (its state).
@@ -152,7 +152,7 @@ def _reports_delete(ids: list[int], *, before: date | None) -> None:
     # them. Django's collector would look for policies in every month's partition and
     # read every report's row first (a month of 424,657 reports at 100 M: 71 s).
     InboundMessage.objects.filter(duplicate_of_id__in=ids).update(duplicate_of=None)
-    reports = Report.objects.filter(pk__in=ids)
+    reports = Report.objects.filter(days, pk__in=ids)
     reports._raw_delete(reports.db)
 
 
