@@ -278,11 +278,13 @@ def _breakdown(
 def failure_rows(domain_ids: list[int], period: Period) -> QuerySet[FailureDetail, tuple]:
     """Failure details of ``period`` for export, one row each, with their report's facts."""
     return (
-        # Each table bounded by its own day (the same day), so that each is read only in
-        # the period's months on PostgreSQL.
+        # Details and policies bounded by their own day, each read only in the period's
+        # months on PostgreSQL; a report found by its policy's day too, so that only its
+        # month's partition is looked in (90 days of a domain at 10 M: 375 ms bounding the
+        # reports by the period, which the planner reads whole, 175 ms by id alone, 30 ms).
         FailureDetail.objects.filter(
-            period.q("policy__report__"), period.q("policy__"), period.q(),
-            policy__domain_id__in=domain_ids,
+            period.q("policy__"), period.q(),
+            policy__domain_id__in=domain_ids, policy__report__day=F("policy__day"),
         )
         .order_by("policy__report__day", "policy__report_id", "pk")
         .values_list(
