@@ -43,7 +43,7 @@ class _ReportsSerializer(serializers.ListSerializer):
         reports = list(data.all() if hasattr(data, "all") else data)
         child = self.child
         assert isinstance(child, ReportSerializer)
-        child.page_sessions = counted_sessions(r.pk for r in reports)
+        child.page_sessions = counted_sessions(reports)
         return super().to_representation(reports)
 
 

@@ -66,12 +66,17 @@ def report_sessions(policies: Iterable[PolicyResult]) -> ReportSessions:
     )
 
 
-def counted_sessions(report_ids: Iterable[int]) -> dict[int, ReportSessions]:
+def counted_sessions(reports: Iterable[Report]) -> dict[int, ReportSessions]:
     """Counted sessions of several reports, in one query (for lists); the uncounted
     policies are summed into one entry of no particular domain."""
     counted = Q(domain__isnull=False)
+    reports = list(reports)
+    # With the reports' days: on PostgreSQL only those months' partitions are looked in.
+    days = {r.day for r in reports}
     rows = (
-        PolicyResult.objects.filter(report_id__in=list(report_ids), counted=True)
+        PolicyResult.objects.filter(
+            report_id__in=[r.pk for r in reports], day__in=days, counted=True
+        )
         .values("report_id")
         .annotate(
             s=Sum("successful", filter=counted),
@@ -92,7 +97,7 @@ def counted_sessions(report_ids: Iterable[int]) -> dict[int, ReportSessions]:
 
 def reports_with_sessions(reports: list[Report]) -> list[tuple[Report, ReportSessions]]:
     """Each report of a list page with its counted sessions (one query for them all)."""
-    sessions = counted_sessions(r.pk for r in reports)
+    sessions = counted_sessions(reports)
     return [(r, sessions.get(r.pk, ReportSessions())) for r in reports]
 
 

@@ -196,9 +196,10 @@ JSON_INLINE_BYTES = 48 * 1024
 def report_detail(request: TenantRequest, pk: int) -> HttpResponse:
     found = Report.objects.select_related("inbound").defer("inbound__raw")
     report = get_object_or_404(found, pk=pk)
-    policies = list(report.policies.select_related("domain").order_by("pk"))
+    # The day: one partition, on PostgreSQL.
+    policies = list(report.policies.filter(day=report.day).select_related("domain").order_by("pk"))
     ids = [p.pk for p in policies]
-    totals = failure_type_totals(ids, report.day)  # the day: one partition, on PostgreSQL
+    totals = failure_type_totals(ids, report.day)
     result_type = request.GET.get("result_type", "").strip()
     if result_type not in {t.result_type for t in totals}:
         result_type = ""
