@@ -169,6 +169,10 @@ def load(reports: int, details_per_policy: int, domains: int = DOMAINS, tenants:
                         domain_id=domain_ids[0], domain_name="d000.example.com")  # fmt: skip
     _sequences_set(cursor, reports + LARGE_REPORTS)
     loaded = time.perf_counter() - start
+    # The partitioned tables' own statistics, which autovacuum never gathers (only each
+    # partition's): without them the rollups' joins are planned on guesses (at 100 M, a
+    # sort of 10^14 rows estimated, 30 minutes and more for one rollup).
+    cursor.execute("ANALYZE reports_report, reports_policyresult, reports_failuredetail")
     # The rollups' GROUP BY over every loaded row: memory enough to sort without spilling
     # to thousands of temporary files (only for the load; the timed pages get the default).
     cursor.execute("SET work_mem = '512MB'")

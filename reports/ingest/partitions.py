@@ -11,6 +11,10 @@ partitions made so far) so that an insert never fails for want of a partition.
   ``MONTHS_AHEAD`` months ahead, and of any month found in the default partition, whose
   rows it moves into their month's new partition: the default stays empty, so creating
   a partition never has a large default to scan.
+* ``partitions_analyze`` (daily, from beat, after ``partitions_ensure``) gathers the
+  partitioned tables' own statistics, which autovacuum never does (it analyzes each
+  partition, not the table as a whole): joins through a partitioned table are planned
+  on them, and without them on guesses.
 * ``partitions_drop_before`` (from the retention purge) detaches and drops the months
   entirely older than a cut-off day: a month goes at once, however many rows it holds,
   instead of being deleted row by row. Messages that repeated a report of the month
@@ -120,6 +124,16 @@ def partitions_ensure(*, today: date | None = None, ahead: int = MONTHS_AHEAD) -
                 upkeep.created.append(partition_name(table, month))
                 upkeep.moved += moved
     return upkeep
+
+
+def partitions_analyze() -> list[str]:
+    """ANALYZE the partitioned tables (each partition is sampled too); the tables done."""
+    if not partitioned():
+        return []
+    with connection.cursor() as cursor:
+        for table in TABLES:
+            cursor.execute(f"ANALYZE {_quote(table)}")
+    return list(TABLES)
 
 
 def partitions_drop_before(cutoff: date) -> Upkeep:

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from reports.ingest.messages import backlog_drain, message_run
-from reports.ingest.partitions import partitions_ensure
+from reports.ingest.partitions import partitions_analyze, partitions_ensure
 from reports.ingest.retention import purge_expired
 from reports.ingest.wake import (
     drain_started,
@@ -87,5 +87,8 @@ def purge_expired_rows() -> dict[str, int | bool]:
 
 @shared_task(name="reports.retention_tasks.ensure_partitions")
 def ensure_partitions() -> dict[str, Any]:
-    """Make the raw tables' monthly partitions ahead of time (PostgreSQL; else nothing)."""
-    return asdict(partitions_ensure())
+    """Make the raw tables' monthly partitions ahead of time and gather the partitioned
+    tables' statistics (PostgreSQL; else nothing)."""
+    done = asdict(partitions_ensure())
+    done["analyzed"] = partitions_analyze()
+    return done

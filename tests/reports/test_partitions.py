@@ -91,6 +91,35 @@ def test_the_beat_job_makes_this_month_and_the_next_ones() -> None:
 
 @PG_ONLY
 @pytest.mark.django_db
+def test_the_beat_job_gathers_the_partitioned_tables_own_statistics() -> None:
+    """Autovacuum analyzes partitions, never a partitioned table as a whole: the job does."""
+    acme = make_tenant("acme")
+    make_domain(acme, "acme.example")
+    _report(acme, (timezone.now().date() - timedelta(days=1)).isoformat())
+
+    def analyzed() -> set[str]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT DISTINCT tablename FROM pg_stats WHERE inherited AND tablename = ANY(%s)",
+                [list(TABLES)],
+            )
+            return {row[0] for row in cursor.fetchall()}
+
+    with connection.cursor() as cursor:  # as a table never analyzed as a whole
+        for table in TABLES:
+            cursor.execute(
+                "DELETE FROM pg_statistic WHERE starelid = %s::regclass AND stainherit", [table]
+            )
+    assert analyzed() == set()
+
+    done = ensure_partitions()
+
+    assert set(done["analyzed"]) == set(TABLES)
+    assert analyzed() == set(TABLES)
+
+
+@PG_ONLY
+@pytest.mark.django_db
 def test_ingest_writes_into_the_partition_of_the_reports_month() -> None:
     acme = make_tenant("acme")
     make_domain(acme, "acme.example")
