@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+from django.db import connection
 
 from tests.conftest import ROOT
 
@@ -276,3 +277,37 @@ def test_the_sqlite_default_takes_concurrent_writers_without_lock_errors(tmp_pat
     assert all(d.returncode == 0 for d in drains)
     counts = json.loads(run("shell", "-c", COUNT).strip().splitlines()[-1])
     assert counts == {"processed/1": 150}
+
+
+JIT_PROBE = (
+    "import json, django; from django.conf import settings; django.setup();"
+    "print(json.dumps(settings.DATABASES['default'].get('OPTIONS', {})))"
+)
+
+
+def test_postgresql_connections_ask_for_no_jit_keeping_options_of_their_own() -> None:
+    """A join through monthly partitions is costed for every month: JIT compilation
+    then took longer than the query."""
+    plain = _settings_with(
+        {"DEBUG": "true", "DATABASE_URL": "postgres://u@127.0.0.1:5432/x"}, JIT_PROBE
+    )
+    own = _settings_with(
+        {
+            "DEBUG": "true",
+            "DATABASE_URL": "postgres://u@127.0.0.1:5432/x?options=-c%20work_mem%3D64MB",
+        },
+        JIT_PROBE,
+    )
+
+    assert plain.returncode == 0, plain.stderr
+    assert json.loads(plain.stdout)["options"] == "-c jit=off"
+    assert own.returncode == 0, own.stderr
+    assert json.loads(own.stdout)["options"] == "-c work_mem=64MB -c jit=off"
+
+
+@pytest.mark.postgresql_only(reason="JIT compilation is PostgreSQL's")
+@pytest.mark.django_db
+def test_the_database_connection_runs_without_jit() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone() == ("off",)
