@@ -376,9 +376,9 @@ def sizes_print(found: list[dict]) -> None:
 
 def purge_month() -> dict:
     """The retention purge of the oldest month still held, timed, while another connection
-    goes on storing reports, each with a policy of 10 failure details (as ingest would): how many it
-    stored meanwhile and its slowest one show whether the purge held it up. A database
-    reused after a purge has its next month purged."""
+    goes on storing reports, each with a policy of 10 failure details (as ingest would):
+    how many it stored meanwhile and its slowest one show whether the purge held it up. A
+    database reused after a purge has its next month purged."""
     import threading
 
     import psycopg

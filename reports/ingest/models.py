@@ -90,10 +90,11 @@ class PolicyType(models.TextChoices):
 
 class PolicyResult(models.Model):
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
-    # No database constraint: its per-row check at commit, when reports are deleted, probes
-    # every month's partition for policies of each one (130 ms a chunk of 2,000 at 100 M).
+    # No database constraint: reports are partitioned by month on PostgreSQL, and a key
+    # must name all of a partitioned table's primary key (id, day); before that, its
+    # per-row check at commit probed every month's partition for each deleted report.
     # Policies are written only by ingest, in the transaction that creates their report,
-    # and deleted with it (Django's cascade, or the retention purge first).
+    # and deleted with it (Django's cascade, the retention purge, or their month's drop).
     report = models.ForeignKey(
         Report, on_delete=models.CASCADE, related_name="policies", db_constraint=False
     )
